@@ -1,0 +1,146 @@
+"""Convolution as deep-learning libraries compute it (cross-correlation), with output sizes.
+
+Two implementations of the same operation: :func:`conv2d_naive` loops over every output
+pixel so a reader can follow it, and :func:`conv2d` slides windows with NumPy and contracts
+them in one ``tensordot``. Tests check they agree (and agree with PyTorch when installed).
+
+Shapes (channels first, as in PyTorch):
+
+* ``x`` (H, W) with ``w`` (kh, kw)                    -> (H', W')
+* ``x`` (C, H, W) with ``w`` (K, C, kh, kw)          -> (K, H', W')
+* ``x`` (N, C, H, W) with ``w`` (K, C, kh, kw)       -> (N, K, H', W')
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+Pair = int | tuple[int, int]
+
+
+def _pair(value: Pair, name: str, minimum: int) -> tuple[int, int]:
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2 or any(not isinstance(v, (int, np.integer)) or v < minimum for v in pair):
+        raise ValueError(f"{name} must be an integer >= {minimum} or a pair of them, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def output_size(n: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:
+    """Length of a convolution's output along one axis.
+
+    ``n`` input length, ``k`` kernel length, ``s`` stride, ``p`` zero padding on each side,
+    ``d`` dilation. The dilated kernel spans ``d*(k-1)+1`` inputs, and the output is
+    ``floor((n + 2p - d*(k-1) - 1) / s) + 1``.
+
+    >>> output_size(6, 3)            # the 6x6 image and the 3x3 edge filter
+    4
+    >>> output_size(32, 3, p=1)      # 'same' padding keeps the size
+    32
+    """
+    for name, value, minimum in (("n", n, 1), ("k", k, 1), ("s", s, 1), ("p", p, 0), ("d", d, 1)):
+        if not isinstance(value, (int, np.integer)) or value < minimum:
+            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    span = d * (k - 1) + 1
+    if span > n + 2 * p:
+        raise ValueError(
+            f"the kernel spans {span} inputs (k={k}, d={d}) but the padded input has only "
+            f"{n + 2 * p} (n={n}, p={p})"
+        )
+    return (n + 2 * p - span) // s + 1
+
+
+def _as_batch(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Bring (x, w) to (N, C, H, W) and (K, C, kh, kw); return how many leading axes to drop."""
+    x, w = np.asarray(x), np.asarray(w)
+    if x.ndim == 2 and w.ndim == 2:
+        return x[None, None], w[None, None], 2
+    if x.ndim not in (3, 4):
+        raise ValueError(f"x must have shape (H, W), (C, H, W) or (N, C, H, W), got {x.shape}")
+    if w.ndim != 4:
+        raise ValueError(f"w must have shape (K, C, kh, kw) for an input of shape {x.shape}, got {w.shape}")
+    channels = x.shape[-3]
+    if w.shape[1] != channels:
+        raise ValueError(
+            f"w must have shape (K, {channels}, kh, kw) to match the {channels} input channels, got {w.shape}"
+        )
+    return (x[None] if x.ndim == 3 else x), w, (1 if x.ndim == 3 else 0)
+
+
+def _check_bias(b: np.ndarray | None, filters: int) -> np.ndarray | None:
+    if b is None:
+        return None
+    b = np.asarray(b)
+    if b.shape not in ((filters,), ()):
+        raise ValueError(f"b must have shape ({filters},), one bias per filter, got {b.shape}")
+    return b
+
+
+def _pad(x: np.ndarray, p: tuple[int, int]) -> np.ndarray:
+    return np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])))
+
+
+def _output_hw(x: np.ndarray, w: np.ndarray, s, p, d) -> tuple[int, int]:
+    return (
+        output_size(x.shape[-2], w.shape[-2], s[0], p[0], d[0]),
+        output_size(x.shape[-1], w.shape[-1], s[1], p[1], d[1]),
+    )
+
+
+def conv2d(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None = None,
+    stride: Pair = 1,
+    padding: Pair = 0,
+    dilation: Pair = 1,
+) -> np.ndarray:
+    """2-D cross-correlation, vectorised: ``out[n,k,i,j] = sum_{c,u,v} x[n,c,i*s+u*d,j*s+v*d] * w[k,c,u,v] + b[k]``.
+
+    Like every deep-learning library, this does not flip the kernel; :func:`convolve2d`
+    is the textbook convolution that does. See the module docstring for accepted shapes.
+    """
+    s, p, d = _pair(stride, "stride", 1), _pair(padding, "padding", 0), _pair(dilation, "dilation", 1)
+    xb, wb, drop = _as_batch(x, w)
+    bias = _check_bias(b, wb.shape[0])
+    oh, ow = _output_hw(xb, wb, s, p, d)
+    kh, kw = wb.shape[-2:]
+    span = (d[0] * (kh - 1) + 1, d[1] * (kw - 1) + 1)
+    windows = sliding_window_view(_pad(xb, p), span, axis=(2, 3))  # (N, C, H'', W'', span_h, span_w)
+    windows = windows[:, :, : (oh - 1) * s[0] + 1 : s[0], : (ow - 1) * s[1] + 1 : s[1], :: d[0], :: d[1]]
+    out = np.tensordot(windows, wb, axes=([1, 4, 5], [1, 2, 3]))  # (N, H', W', K)
+    out = np.moveaxis(out, -1, 1)
+    if bias is not None:
+        out = out + bias.reshape(-1, 1, 1)
+    return out[(0,) * drop] if drop else out
+
+
+def conv2d_naive(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None = None,
+    stride: Pair = 1,
+    padding: Pair = 0,
+    dilation: Pair = 1,
+) -> np.ndarray:
+    """The same as :func:`conv2d`, written as loops over every output value (for reading, not speed)."""
+    s, p, d = _pair(stride, "stride", 1), _pair(padding, "padding", 0), _pair(dilation, "dilation", 1)
+    xb, wb, drop = _as_batch(x, w)
+    bias = _check_bias(b, wb.shape[0])
+    oh, ow = _output_hw(xb, wb, s, p, d)
+    xp = _pad(xb, p)
+    kh, kw = wb.shape[-2:]
+    out = np.zeros((xb.shape[0], wb.shape[0], oh, ow), dtype=np.result_type(xb, wb, float))
+    for n in range(xb.shape[0]):
+        for k in range(wb.shape[0]):
+            for i in range(oh):
+                for j in range(ow):
+                    top, left = i * s[0], j * s[1]
+                    patch = xp[n, :, top : top + d[0] * (kh - 1) + 1 : d[0], left : left + d[1] * (kw - 1) + 1 : d[1]]
+                    out[n, k, i, j] = np.sum(patch * wb[k]) + (0 if bias is None else bias[k])
+    return out[(0,) * drop] if drop else out
+
+
+def convolve2d(x: np.ndarray, w: np.ndarray, **kwargs) -> np.ndarray:
+    """True (mathematical) convolution: cross-correlation with the kernel flipped in both spatial axes."""
+    return conv2d(x, np.flip(np.asarray(w), axis=(-2, -1)), **kwargs)

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""The project's commands. Each one sets up what it needs (a .venv with requirements.txt) first.
+
+    python3 tasks.py book   build the HTML book into _build/html (runs every chapter)
+    python3 tasks.py test   every check: notebooks clean, exercises in sync, book with warnings
+                            as errors, then pytest (library, nbval over notebooks and solutions)
+    python3 tasks.py lab    open JupyterLab on the project, for working the exercises
+
+Needs only Python 3.10+. With CI set in the environment, `test` also installs PyTorch (the
+tests' oracle; a student's run stays light without it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / "python"
+TORCH = "torch==2.13.0"  # the CPU build the tests compare against
+
+
+def run(*command: str | Path, **kwargs) -> None:
+    """Run a command from the repository root; stop with its exit code if it fails."""
+    print("+", " ".join(str(c) for c in command), flush=True)
+    code = subprocess.call([str(c) for c in command], cwd=ROOT, **kwargs)
+    if code:
+        sys.exit(code)
+
+
+def ensure_venv(with_torch: bool = False) -> None:
+    """Create .venv and install requirements.txt, unless what it holds is already up to date."""
+    if sys.version_info < (3, 10):
+        sys.exit(f"cnnbook needs Python 3.10 or newer; this is {sys.version.split()[0]}")
+    wanted = [TORCH] if with_torch else []
+    digest = hashlib.sha256(b"".join((ROOT / f).read_bytes() for f in ("requirements.txt", "pyproject.toml")))
+    digest.update(" ".join(wanted).encode())
+    stamp = VENV / ".installed"
+    if PYTHON.exists() and stamp.exists() and stamp.read_text() == digest.hexdigest():
+        return
+    if not PYTHON.exists():
+        print(f"creating {VENV}", flush=True)
+        venv.create(VENV, with_pip=True)
+    run(PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", "requirements.txt", *wanted)
+    stamp.write_text(digest.hexdigest())
+
+
+def build_book(*extra: str) -> None:
+    """Execute every chapter and write the HTML book to _build/html."""
+    run(BIN / "jupyter-book", "build", ".", "--path-output", ".", *extra)
+
+
+def book() -> None:
+    ensure_venv()
+    build_book()
+    print(f"\nThe book is at {ROOT / '_build' / 'html' / 'index.html'}")
+
+
+def test() -> None:
+    ensure_venv(with_torch=bool(os.environ.get("CI")))
+    run(PYTHON, "-m", "cnnbook.nbclean", "--check", "notebooks", "solutions", "exercises")
+    run(PYTHON, "-m", "cnnbook.homework.generate", "--check")
+    build_book("-W", "-n", "--keep-going")  # Sphinx warnings and broken references are errors
+    run(PYTHON, "-m", "pytest", "tests", "notebooks", "solutions", "--nbval-lax", "-p", "no:cacheprovider")
+
+
+def lab() -> None:
+    ensure_venv()
+    run(BIN / "jupyter", "lab", *sys.argv[2:])
+
+
+COMMANDS = {"book": book, "test": test, "lab": lab}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(__doc__)
+    COMMANDS[sys.argv[1]]()

@@ -1,0 +1,30 @@
+"""Layer shape traces and parameter counts."""
+
+import pytest
+
+from cnnbook.params import conv_params, dense_params
+from cnnbook.shapes import CIFAR10_EXAMPLE, FC, Conv, Pool, ReLU, trace
+
+
+def test_cifar10_example():
+    rows = trace(*CIFAR10_EXAMPLE)
+    assert [r.layer for r in rows] == ["INPUT", "CONV", "RELU", "POOL", "FC"]
+    assert [r.shape for r in rows] == [(32, 32, 3), (32, 32, 12), (32, 32, 12), (16, 16, 12), (1, 1, 10)]
+    assert [r.params for r in rows] == [0, (3 * 3 * 3 + 1) * 12, 0, 0, (16 * 16 * 12 + 1) * 10]
+
+
+def test_valid_conv_and_strided_pool():
+    rows = trace((28, 28, 1), [Conv(20, 5), Pool(2), Conv(40, 5, stride=1), Pool(3, stride=2), ReLU(), FC(100)])
+    assert [r.shape for r in rows][1:5] == [(24, 24, 20), (12, 12, 20), (8, 8, 40), (3, 3, 40)]
+
+
+def test_counts():
+    assert conv_params(5, 1, 20) == 520 and conv_params(3, 3, 12, bias=False) == 324
+    assert dense_params(784, 100) == 78500
+    with pytest.raises(ValueError, match="c_in must be a positive integer"):
+        conv_params(3, 0, 4)
+
+
+def test_bad_input_shape():
+    with pytest.raises(ValueError, match=r"\(height, width, channels\)"):
+        trace((32, 32), [ReLU()])
