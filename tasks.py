@@ -3,17 +3,19 @@
 
     python3 tasks.py book   build the HTML book into _build/html (runs every chapter)
     python3 tasks.py test   every check: notebooks clean, exercises in sync, book with warnings
-                            as errors, then pytest (library, nbval over notebooks and solutions)
+                            as errors, then pytest (library, nbval over notebooks and solutions,
+                            a headless browser reading the built book offline)
     python3 tasks.py lab    open JupyterLab on the project, for working the exercises
 
 Needs only Python 3.10+. With CI set in the environment, `test` also installs PyTorch (the
-tests' oracle; a student's run stays light without it).
+tests' oracle; a student's run stays light without it) and, on Debian as root, Chromium.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -52,7 +54,9 @@ def ensure_venv(with_torch: bool = False) -> None:
 
 
 def build_book(*extra: str) -> None:
-    """Execute every chapter and write the HTML book to _build/html."""
+    """Execute every chapter and write the HTML book to _build/html (with its scripts, for offline reading)."""
+    run(PYTHON, "-m", "cnnbook.offline")
+    shutil.rmtree(ROOT / "_build" / "html", ignore_errors=True)  # no stale pages from renamed chapters
     run(BIN / "jupyter-book", "build", ".", "--path-output", ".", *extra)
 
 
@@ -62,8 +66,20 @@ def book() -> None:
     print(f"\nThe book is at {ROOT / '_build' / 'html' / 'index.html'}")
 
 
+def ensure_ci_browser() -> None:
+    """In CI (as root on Debian), install Chromium and a CJK font for the browser test, if missing."""
+    if shutil.which("chromium") or not shutil.which("apt-get") or os.geteuid() != 0:
+        return
+    run("apt-get", "update", "-qq")
+    run("apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium", "fonts-wqy-zenhei",
+        env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+
+
 def test() -> None:
-    ensure_venv(with_torch=bool(os.environ.get("CI")))
+    ci = bool(os.environ.get("CI"))
+    ensure_venv(with_torch=ci)
+    if ci:
+        ensure_ci_browser()
     run(PYTHON, "-m", "cnnbook.nbclean", "--check", "notebooks", "solutions", "exercises")
     run(PYTHON, "-m", "cnnbook.homework.generate", "--check")
     build_book("-W", "-n", "--keep-going")  # Sphinx warnings and broken references are errors

@@ -45,6 +45,8 @@ def all_claims() -> list[Claim]:
 
     claims: list[Claim] = []
     for module in pkgutil.iter_modules(cnnbook.__path__):
+        if module.name.startswith("_"):  # __main__ runs the command line
+            continue
         loaded = importlib.import_module(f"cnnbook.{module.name}")
         claims += getattr(loaded, "CLAIMS", [])
     return sorted(claims, key=lambda c: (c.source, [int(p) if p.isdigit() else p for p in c.section.split(".")]))
