@@ -1,0 +1,148 @@
+"""Time one training step of Nielsen's two-conv MNIST network: the NumPy engine against PyTorch CPU.
+
+A step is forward, backward and a plain SGD update, on random 28x28 images in float32. Both engines
+run the same architecture (conv 20@5x5, max-pool 2, ReLU, conv 40@5x5, max-pool 2, ReLU, dense 100,
+ReLU, dense 10) with the same starting weights; PyTorch in its default channels-first layout. PyTorch
+gets as many threads as NumPy's BLAS has (``--threads``, default: the number of CPU cores).
+
+The machine's speed drifts, so the two engines are timed in alternating blocks (NumPy then PyTorch,
+then PyTorch then NumPy, ...); each block pair gives one ratio of step times, and the reported
+ratio is the median of those. Ratio < 1 means NumPy is faster.
+
+    python benchmarks/train_step.py                    # batch 64 and 256
+    python benchmarks/train_step.py --batch-sizes 10 64 --rounds 12
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cnnbook.nn import SGD, Network, nielsen_two_conv  # noqa: E402
+
+
+def same_logits(net: Network, model, x: np.ndarray) -> float:
+    """Largest difference between the two engines' logits: a check that they compute the same thing."""
+    import torch
+
+    with torch.no_grad():
+        theirs = model(torch.from_numpy(x[:, None, :, :].copy())).numpy()
+    return float(np.abs(net.forward(x) - theirs).max())
+
+
+def numpy_step(net: Network, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
+    """A training step of the NumPy engine (plain SGD, as on the PyTorch side)."""
+    optimizer = SGD(learning_rate=0.01)
+    return lambda: net.train_step(x, y, optimizer)
+
+
+def torch_step(net: Network, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
+    """A PyTorch training step of the same network, starting from ``net``'s weights."""
+    import torch
+    from torch import nn
+
+    model = nn.Sequential(
+        nn.Conv2d(1, 20, 5), nn.MaxPool2d(2), nn.ReLU(),
+        nn.Conv2d(20, 40, 5), nn.MaxPool2d(2), nn.ReLU(),
+        nn.Flatten(), nn.Linear(640, 100), nn.ReLU(), nn.Linear(100, 10),
+    )
+    copy_weights_to_torch(net, model)
+    difference = same_logits(net, model, x)
+    assert difference < 1e-4, f"the two engines disagree (max logit difference {difference:.1e})"
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    images = torch.from_numpy(x[:, None, :, :].copy())  # channels-first, as PyTorch expects
+    labels = torch.from_numpy(y.astype(np.int64))
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss = nn.functional.cross_entropy(model(images), labels)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def copy_weights_to_torch(net: Network, model) -> None:
+    """Give the PyTorch model the NumPy network's weights (converting layouts)."""
+    import torch
+
+    ours = [layer for layer in net.layers if layer.params]
+    theirs = [module for module in model if hasattr(module, "weight")]
+    with torch.no_grad():
+        for layer, module in zip(ours, theirs, strict=True):
+            weight = layer.params["weight"]
+            if weight.ndim == 4:  # (kh, kw, C, K) -> (K, C, kh, kw)
+                weight = weight.transpose(3, 2, 0, 1)
+            elif module.in_features == 640:  # our flatten is (h, w, c); PyTorch's is (c, h, w)
+                weight = weight.reshape(4, 4, 40, -1).transpose(3, 2, 0, 1).reshape(-1, 640)
+            else:
+                weight = weight.T
+            module.weight.copy_(torch.from_numpy(np.ascontiguousarray(weight)))
+            module.bias.copy_(torch.from_numpy(layer.params["bias"]))
+
+
+def time_block(step: Callable[[], None], steps: int) -> float:
+    """Seconds per step, over ``steps`` consecutive steps."""
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return (time.perf_counter() - start) / steps
+
+
+def compare(batch: int, rounds: int, steps: int, seed: int = 0) -> dict[str, float]:
+    rng = np.random.default_rng(seed)
+    x = rng.random((batch, 28, 28), dtype=np.float32)
+    y = rng.integers(0, 10, size=batch)
+    net = nielsen_two_conv(seed=seed)
+    engines = {"torch": torch_step(net, x, y), "numpy": numpy_step(net, x, y)}  # PyTorch copies the weights first
+    for step in engines.values():  # warm up: allocations, thread pools, oneDNN kernels
+        time_block(step, 3)
+    seconds: dict[str, list[float]] = {"numpy": [], "torch": []}
+    for r in range(rounds):
+        for name in (("numpy", "torch") if r % 2 == 0 else ("torch", "numpy")):
+            seconds[name].append(time_block(engines[name], steps))
+    ratios = [a / b for a, b in zip(seconds["numpy"], seconds["torch"])]
+    return {
+        "numpy_ms": 1000 * statistics.median(seconds["numpy"]),
+        "torch_ms": 1000 * statistics.median(seconds["torch"]),
+        "numpy_ips": batch / statistics.median(seconds["numpy"]),
+        "torch_ips": batch / statistics.median(seconds["torch"]),
+        "ratio": statistics.median(ratios),
+        "ratio_min": min(ratios),
+        "ratio_max": max(ratios),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256])
+    parser.add_argument("--rounds", type=int, default=20, help="alternating block pairs per batch size")
+    parser.add_argument("--seconds", type=float, default=0.25, help="rough length of one timed block")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="PyTorch threads")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    print(f"NumPy {np.__version__}, PyTorch {torch.__version__} with {torch.get_num_threads()} threads, "
+          f"{os.cpu_count()} CPU cores")
+    print(f"{'batch':>5}  {'NumPy img/s':>11}  {'PyTorch img/s':>13}  {'NumPy ms':>8}  {'PyTorch ms':>10}  "
+          f"{'ratio (NumPy/PyTorch time)':>26}")
+    for batch in args.batch_sizes:
+        steps = max(2, round(args.seconds / (batch * 4e-4)))  # about 0.4 ms per image per step
+        r = compare(batch, args.rounds, steps)
+        print(f"{batch:>5}  {r['numpy_ips']:>11.0f}  {r['torch_ips']:>13.0f}  {r['numpy_ms']:>8.1f}  "
+              f"{r['torch_ms']:>10.1f}  {r['ratio']:>8.2f}  (min {r['ratio_min']:.2f}, max {r['ratio_max']:.2f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""A small convolutional-network engine in NumPy: layers with forward and backward, a Network, SGD.
+
+Layout: **channels-last**. Images are ``(N, H, W, C)`` arrays (MNIST may also be given as
+``(N, 28, 28)``), convolution weights ``(kh, kw, C_in, C_out)``, dense weights ``(in, out)``.
+This differs from :mod:`cnnbook.conv` and PyTorch, which put channels first: with channels last a
+convolution is one matrix product whose result is already the next layer's input, which is what
+makes a training step here about as fast as PyTorch's on a CPU. ``np.moveaxis(x, 1, -1)`` turns a
+channels-first batch into a channels-last one.
+
+Everything is float32 and deterministic under a seed; no Python loop runs over images or pixels
+(only over the few kernel offsets).
+
+>>> import numpy as np
+>>> from cnnbook.nn import nielsen_two_conv
+>>> net = nielsen_two_conv(seed=0)
+>>> net.forward(np.zeros((2, 28, 28), dtype=np.float32)).shape
+(2, 10)
+"""
+
+from .activations import ReLU, Sigmoid, Tanh
+from .convolution import Conv2D, conv2d_reference
+from .dense import Dense
+from .dropout import Dropout
+from .ensemble import ensemble_predict
+from .flatten import Flatten
+from .init import glorot_uniform, he_normal
+from .layer import Layer
+from .loss import SoftmaxCrossEntropy, log_softmax, softmax
+from .models import nielsen_two_conv
+from .network import Evaluation, History, Network
+from .optim import SGD
+from .pooling import AvgPool2D, MaxPool2D
+
+__all__ = [
+    "AvgPool2D", "Conv2D", "Dense", "Dropout", "Evaluation", "Flatten", "History", "Layer", "MaxPool2D",
+    "Network", "ReLU", "SGD", "Sigmoid", "SoftmaxCrossEntropy", "Tanh", "conv2d_reference",
+    "ensemble_predict", "glorot_uniform", "he_normal", "log_softmax", "nielsen_two_conv", "softmax",
+]

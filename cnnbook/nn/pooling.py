@@ -1,0 +1,133 @@
+"""Max and average pooling over ``size`` x ``size`` windows of ``(N, H, W, C)`` batches.
+
+Both loop over the few window offsets, never over pixels: the output is ``np.maximum`` (or the
+mean) of one strided slice of the input per offset. Max-pooling's common 2x2 case has its own
+faster path (a knock-out between pairs, which also records where each maximum came from).
+Rows or columns that do not fill a whole window are dropped, as in PyTorch's default
+(``ceil_mode=False``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .convolution import offset_slices, output_length
+from .layer import Layer, Pair, as_pair, check_shape
+
+
+class _Pool2D(Layer):
+    """Shared window bookkeeping; ``stride`` defaults to the window size (non-overlapping windows)."""
+
+    input_ndim = 4
+
+    def __init__(self, size: Pair = 2, stride: Pair | None = None) -> None:
+        super().__init__()
+        self.size = as_pair(size, "size", 1)
+        self.stride = self.size if stride is None else as_pair(stride, "stride", 1)
+
+    def config(self) -> dict[str, Any]:
+        return {"size": self.size, "stride": self.stride}
+
+    def _windows(self, x: np.ndarray) -> list[tuple[slice, slice]]:
+        """Check ``x`` and return, per window offset, the input slices it covers across all outputs."""
+        check_shape(type(self).__name__, x, ("N", "H", "W", "C"))
+        (kh, kw), (sh, sw) = self.size, self.stride
+        if x.shape[1] < kh or x.shape[2] < kw:
+            raise ValueError(
+                f"{type(self).__name__} window {self.size} does not fit an input of {x.shape[1]}x{x.shape[2]} pixels"
+            )
+        self._out_hw = (output_length(x.shape[1], kh, sh, 0), output_length(x.shape[2], kw, sw, 0))
+        self._input_shape = x.shape
+        return [window for _, _, window in offset_slices(self.size, self.stride, self._out_hw)]
+
+
+class MaxPool2D(_Pool2D):
+    """Largest value in each window. The gradient goes to that value's position only (the first
+    one in row-major order when several tie, as in PyTorch).
+
+    Ties are common, not a corner case: where a window sees only blank pixels, every convolution
+    output in it equals the bias. Counting the gradient once per tied position would multiply it.
+    """
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        windows = self._windows(x)
+        self._pairwise = self.size == self.stride == (2, 2)
+        if self._pairwise:
+            return self._forward_pairwise(x)
+        out = x[(slice(None), *windows[0])].copy()
+        for rows, columns in windows[1:]:
+            np.maximum(out, x[:, rows, columns, :], out=out)
+        self._input, self._output = x, out
+        return out
+
+    def backward(self, grad_output: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        if not input_grad:
+            return None
+        if self._pairwise:
+            return self._backward_pairwise(grad_output)
+        return self._backward_by_offsets(grad_output)
+
+    def _forward_pairwise(self, x: np.ndarray) -> np.ndarray:
+        """2x2 windows as a knock-out: left against right in each row, then top row against bottom.
+
+        Ties go to the left and to the top, which is exactly "the first maximum in row-major order".
+        The two rounds' results are kept; they are all that backward needs.
+        """
+        n, _, _, c = x.shape
+        oh, ow = self._out_hw
+        blocks = x[:, : 2 * oh, : 2 * ow].reshape(n, oh, 2, ow, 2, c)  # a view unless an odd edge is cut
+        left, right = blocks[:, :, :, :, 0], blocks[:, :, :, :, 1]  # (N, H', 2, W', C)
+        self._left_wins = left >= right
+        row_max = np.maximum(left, right)
+        self._top_wins = row_max[:, :, 0] >= row_max[:, :, 1]  # (N, H', W', C)
+        return np.maximum(row_max[:, :, 0], row_max[:, :, 1])
+
+    def _backward_pairwise(self, grad_output: np.ndarray) -> np.ndarray:
+        """Send each gradient to the winning row, then within the row to the winning column."""
+        n, h, w, c = self._input_shape
+        oh, ow = self._out_hw
+        to_rows = np.empty((n, oh, 2, ow, c), dtype=grad_output.dtype)
+        np.multiply(grad_output, self._top_wins, out=to_rows[:, :, 0])
+        np.subtract(grad_output, to_rows[:, :, 0], out=to_rows[:, :, 1])  # g - g*1 = 0 and g - g*0 = g, exactly
+        blocks = np.empty((n, oh, 2, ow, 2, c), dtype=grad_output.dtype)
+        np.multiply(to_rows, self._left_wins, out=blocks[:, :, :, :, 0])
+        np.subtract(to_rows, blocks[:, :, :, :, 0], out=blocks[:, :, :, :, 1])
+        grad_input = blocks.reshape(n, 2 * oh, 2 * ow, c)
+        if (2 * oh, 2 * ow) != (h, w):  # an odd last row or column was in no window: its gradient is 0
+            grad_input = np.pad(grad_input, ((0, 0), (0, h - 2 * oh), (0, w - 2 * ow), (0, 0)))
+        return grad_input
+
+    def _backward_by_offsets(self, grad_output: np.ndarray) -> np.ndarray:
+        """Any window size and stride: for each window offset, in row-major order, route the
+        gradient of the outputs whose maximum sits at that offset and was not claimed before."""
+        x, out = self._input, self._output
+        grad_input = np.zeros(self._input_shape, dtype=grad_output.dtype)
+        unclaimed = np.ones(out.shape, dtype=bool)
+        for rows, columns in self._windows(x):
+            winner = (x[:, rows, columns, :] == out) & unclaimed
+            unclaimed &= ~winner
+            grad_input[:, rows, columns, :] += np.where(winner, grad_output, 0)
+        return grad_input
+
+
+class AvgPool2D(_Pool2D):
+    """Mean of each window; the gradient is shared equally by the window's positions."""
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        windows = self._windows(x)
+        out = x[(slice(None), *windows[0])].copy()
+        for rows, columns in windows[1:]:
+            out += x[:, rows, columns, :]
+        out *= out.dtype.type(1.0 / len(windows))
+        return out
+
+    def backward(self, grad_output: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        if not input_grad:
+            return None
+        share = grad_output * grad_output.dtype.type(1.0 / (self.size[0] * self.size[1]))
+        grad_input = np.zeros(self._input_shape, dtype=grad_output.dtype)
+        for _, _, (rows, columns) in offset_slices(self.size, self.stride, self._out_hw):
+            grad_input[:, rows, columns, :] += share
+        return grad_input
