@@ -1,0 +1,280 @@
+"""Grade a submitted notebook against the tests of its solution notebook.
+
+The grader reads the source (``solutions/NN-*.ipynb``) into memory and runs its test cells in its
+own process, with a fresh registry, before the student's kernel exists. The submission's code
+cells run in a separate kernel (:mod:`~cnnbook.homework.kernel`) as a user that cannot read the
+source (:mod:`~cnnbook.homework.sandbox`); each test reaches the student's names through a
+``student`` handle that brings back plain data only, and compares it here. Whatever the
+notebook does, :func:`grade` returns a :class:`Report` (a notebook that cannot be read scores
+zero, with the reason); it raises :class:`GraderError` only when the grader itself cannot run.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import linecache
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import nbformat
+import numpy as np
+
+from cnnbook.homework import checks
+from cnnbook.homework.checks import Registry, assert_close, run_test
+from cnnbook.homework.kernel import KernelError, KernelTransport, Limits, NotebookSession, RunLog
+from cnnbook.homework.notebook import BEGIN_QUESTION, END_QUESTION, FormatError, first_line, questions, read
+from cnnbook.homework.sandbox import Account, can_read, choose_account
+from cnnbook.homework.student import Student
+
+MAX_NOTEBOOK_BYTES = 64 << 20
+MAX_MESSAGE = 300
+_CONTROL = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+class GraderError(RuntimeError):
+    """The grader cannot run (a broken source notebook, no kernel): not the student's fault."""
+
+
+class SubmissionError(ValueError):
+    """The submission is not a notebook the grader can run; it scores zero."""
+
+
+@dataclass
+class SourceTest:
+    """One test of the source notebook, ready to run in the grader's process."""
+
+    name: str
+    hidden: bool
+    function: Callable[[Student], None]
+
+
+@dataclass
+class SourceQuestion:
+    """A question of the source notebook with its tests."""
+
+    name: str
+    points: float
+    tests: list[SourceTest]
+
+
+@dataclass
+class TestResult:
+    """The outcome of one test for the report."""
+
+    __test__ = False  # not a pytest class
+    name: str
+    hidden: bool
+    passed: bool
+    points: float  # earned
+    max_points: float
+    message: str = ""
+
+
+@dataclass
+class QuestionResult:
+    """A question's score: its points shared equally among its tests."""
+
+    name: str
+    score: float
+    max_score: float
+    tests: list[TestResult]
+
+    @property
+    def passed(self) -> bool:
+        return all(t.passed for t in self.tests)
+
+    @property
+    def message(self) -> str:
+        failed = [t for t in self.tests if not t.passed]
+        if not failed:
+            return f"all {len(self.tests)} tests passed"
+        return f"{len(failed)} of {len(self.tests)} tests failed; {failed[0].name}: {failed[0].message}"
+
+
+@dataclass
+class Report:
+    """Everything the grader says about one submission."""
+
+    submission: str
+    source: str
+    questions: list[QuestionResult]
+    seconds: float
+    error: str = ""  # why the notebook could not be run at all
+    warnings: list[str] = field(default_factory=list)
+    kernel_user: str = ""
+    isolated: bool = False
+    run: RunLog = field(default_factory=RunLog)
+    cells: dict[int, str] = field(default_factory=dict)  # first line of each code cell, for messages
+
+    @property
+    def score(self) -> float:
+        return round(sum(q.score for q in self.questions), 6)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(q.max_score for q in self.questions), 6)
+
+
+def clean(text: object, limit: int = MAX_MESSAGE) -> str:
+    """One printable line of at most ``limit`` characters (messages may come from the student's kernel)."""
+    line = " ".join(_CONTROL.sub(" ", str(text)).split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def load_tests(source: Path, visible_only: bool = False) -> list[SourceQuestion]:
+    """Parse the source notebook and run its test cells here, registering into a fresh registry.
+
+    The tests' namespace has ``np``, ``test`` and ``assert_close``, and whatever the source's
+    import cells outside questions import; test cells share it, in notebook order.
+    """
+    try:
+        nb = read(source)
+        parsed = questions(nb, str(source))
+    except FormatError as error:
+        raise GraderError(str(error)) from error
+    namespace: dict = {"__name__": "cnnbook_grader_tests", "np": np, "test": checks.test, "assert_close": assert_close}
+    saved, checks.REGISTRY = checks.REGISTRY, Registry()  # @test registers into checks.REGISTRY
+    try:
+        for cell in _import_cells(nb):
+            _run(cell, f"{source.name} (imports)", namespace)
+        found = []
+        for question in parsed:
+            tests: list[SourceTest] = []
+            for number, cell in enumerate(question.tests):
+                before = dict(checks.REGISTRY.tests.get(question.name, {}))
+                _run(cell.source, f"{source} ({question.name} tests {number + 1})", namespace)
+                for name, function in checks.REGISTRY.tests.get(question.name, {}).items():
+                    if before.get(name) is not function:
+                        tests = [t for t in tests if t.name != name] + [SourceTest(name, cell.hidden, function)]
+            kept = [t for t in tests if not (visible_only and t.hidden)]
+            if not kept:
+                raise GraderError(f"{source}: question {question.name!r} has no {'visible ' if visible_only else ''}tests")
+            found.append(SourceQuestion(question.name, question.points, kept))
+    except GraderError:
+        raise
+    except Exception as error:  # noqa: BLE001 -- a test cell that fails to run is the source's fault
+        raise GraderError(f"{source}: a test cell raised {type(error).__name__}: {error}") from error
+    finally:
+        checks.REGISTRY = saved
+    return found
+
+
+def _run(code: str, name: str, namespace: dict) -> None:
+    """Execute the instructor's cell; linecache lets a failed bare ``assert`` show its line in the report."""
+    linecache.cache[name] = (len(code), None, code.splitlines(True), name)
+    exec(compile(code, name, "exec"), namespace)  # noqa: S102 -- the instructor's own code
+
+
+def _import_cells(nb) -> list[str]:
+    """Code cells outside questions made only of import statements (the tests may need those modules)."""
+    found, inside = [], False
+    for cell in nb.cells:
+        line = first_line(cell)
+        if cell.cell_type == "raw" and line in (BEGIN_QUESTION, END_QUESTION):
+            inside = line == BEGIN_QUESTION
+        elif cell.cell_type == "code" and not inside:
+            try:
+                body = ast.parse(cell.source).body
+            except SyntaxError:
+                continue
+            if body and all(isinstance(node, (ast.Import, ast.ImportFrom)) for node in body):
+                found.append(cell.source)
+    return found
+
+
+def read_submission(path: Path) -> list[tuple[int, str]]:
+    """The code cells of a submitted notebook as ``(position, source)``; SubmissionError says why not."""
+    try:
+        if path.is_symlink():
+            raise SubmissionError("it is a symbolic link, not a notebook file")
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(descriptor, "rb") as handle:
+            raw = handle.read(MAX_NOTEBOOK_BYTES + 1)
+    except OSError as error:
+        raise SubmissionError(f"cannot read it ({error.strerror or error})") from error
+    if len(raw) > MAX_NOTEBOOK_BYTES:
+        raise SubmissionError(f"it is larger than {MAX_NOTEBOOK_BYTES >> 20} MB")
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise SubmissionError(f"it is not valid notebook JSON ({clean(error, 120)})") from error
+    if type(data) is not dict or not isinstance(data.get("cells", data.get("worksheets")), list):
+        raise SubmissionError("it is JSON but not a Jupyter notebook (no list of cells)")
+    try:
+        nb = nbformat.reads(json.dumps(data), as_version=4)
+        cells = list(nb.cells)
+    except Exception as error:  # noqa: BLE001 -- nbformat raises many types for odd files
+        raise SubmissionError(f"it is not a notebook nbformat can read ({clean(error, 120)})") from error
+    code = []
+    for position, cell in enumerate(cells):
+        source = cell.get("source") if isinstance(cell, dict) else None
+        if isinstance(source, list):
+            source = "".join(s for s in source if isinstance(s, str))
+        if isinstance(cell, dict) and cell.get("cell_type") == "code" and isinstance(source, str) and source.strip():
+            code.append((position, source))
+    return code
+
+
+def grade(submission: str | Path, source: str | Path, limits: Limits = Limits(), *, visible_only: bool = False,
+          user: str | None = None, isolate: bool = True, tests: list[SourceQuestion] | None = None) -> Report:
+    """Run ``submission`` in a sandboxed kernel and score it with every test of ``source``.
+
+    ``user`` names the account for the kernel (default: a fresh dedicated uid when run as root);
+    ``isolate=False`` runs it as the grader's own user; ``tests`` reuses what :func:`load_tests`
+    returned for ``source``. Raises GraderError only when the grader cannot run; every problem
+    of the submission ends up in the report.
+    """
+    started = time.monotonic()
+    submission, source = Path(submission), Path(source)
+    tests = load_tests(source, visible_only) if tests is None else tests
+    report = Report(str(submission), str(source), [], 0.0)
+    try:
+        cells = read_submission(submission)
+    except SubmissionError as error:
+        report.error = f"{submission.name}: {error}"
+        report.questions = [_score(q, None, report.error) for q in tests]
+        report.seconds = round(time.monotonic() - started, 3)
+        return report
+    account = choose_account(user, isolate)
+    report.kernel_user, report.isolated = account.describe(), account.isolated
+    report.warnings = _isolation_warnings(account, source)
+    report.cells = {i: clean(s.strip().splitlines()[0], 60) for i, s in cells}
+    try:
+        with NotebookSession(cells, account, limits, submission) as session:
+            session.run()
+            student = Student(KernelTransport(session))
+            report.questions = [_score(q, student) for q in tests]
+            report.run = session.log
+    except KernelError as error:
+        raise GraderError(str(error)) from error
+    report.seconds = round(time.monotonic() - started, 3)
+    return report
+
+
+def _score(question: SourceQuestion, student: Student | None, reason: str = "") -> QuestionResult:
+    share = question.points / len(question.tests)
+    results = []
+    for test in question.tests:
+        if student is None:
+            results.append(TestResult(test.name, test.hidden, False, 0.0, share, clean(reason)))
+            continue
+        outcome = run_test(test.function, student)
+        results.append(TestResult(test.name, test.hidden, outcome.passed, share if outcome.passed else 0.0,
+                                  share, "" if outcome.passed else clean(outcome.message or "failed")))
+    return QuestionResult(question.name, round(sum(t.points for t in results), 6), question.points, results)
+
+
+def _isolation_warnings(account: Account, source: Path) -> list[str]:
+    """Say plainly what the student's code could reach."""
+    if not account.isolated:
+        return [f"not isolated: the notebook ran as {account.describe()}, so it could read the source notebook "
+                "(hidden tests, solutions) and the grader's files; run the grader as root to isolate it"]
+    if can_read(account, source):
+        return [f"the source notebook {source} is readable by the kernel's user: its hidden tests and solutions "
+                "are not secret (keep it in a folder only root can read: chmod 700)"]
+    return []

@@ -1,0 +1,155 @@
+"""A grading :class:`~cnnbook.homework.grade.Report` as JSON, JUnit XML, Markdown or terminal text.
+
+Files are written atomically (a temporary file in the same folder, then a rename), so a reader
+never sees half a report, and a file that stood at the path before, or a symbolic link planted
+there, is replaced rather than written through.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from cnnbook.homework.grade import Report, clean
+
+
+def _points(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def to_dict(report: Report) -> dict:
+    """The JSON report: top-level ``score``, ``max_score``, ``seconds`` and a ``questions`` list."""
+    run = report.run
+
+    def cells(indices: list[int]) -> list[dict]:
+        return [{"cell": i, "code": report.cells.get(i, "")} for i in indices]
+
+    return {
+        "submission": report.submission,
+        "source": report.source,
+        "score": report.score,
+        "max_score": report.max_score,
+        "seconds": report.seconds,
+        "error": report.error or None,
+        "warnings": report.warnings,
+        "kernel": {"user": report.kernel_user, "isolated": report.isolated, "restarts": run.restarts,
+                   "run_seconds": round(run.seconds, 3)},
+        "cells": {
+            "errors": [{"cell": i, "code": report.cells.get(i, ""), "message": clean(m)} for i, m in sorted(run.errors.items())],
+            "timed_out": cells(run.timed_out),
+            "killed_kernel": cells(run.killed_kernel),
+            "not_run": cells(run.not_run),
+        },
+        "questions": [
+            {"name": q.name, "score": q.score, "max_score": q.max_score, "passed": q.passed, "message": clean(q.message),
+             "tests": [{"name": t.name, "hidden": t.hidden, "passed": t.passed, "score": round(t.points, 6),
+                        "max_score": round(t.max_points, 6), "message": t.message} for t in q.tests]}
+            for q in report.questions
+        ],
+    }
+
+
+def to_json(report: Report) -> str:
+    return json.dumps(to_dict(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def to_junit(reports: list[Report]) -> str:
+    """JUnit XML: a test suite per submission, a test case per test (class name: the question)."""
+    root = ET.Element("testsuites", name="cnnbook grade")
+    totals = {"tests": 0, "failures": 0, "errors": 0}
+    for report in reports:
+        suite = ET.SubElement(root, "testsuite", name=report.submission, time=f"{report.seconds:.3f}")
+        properties = ET.SubElement(suite, "properties")
+        for key, value in (("score", report.score), ("max_score", report.max_score), ("source", report.source)):
+            ET.SubElement(properties, "property", name=key, value=str(value))
+        counts = {"tests": 0, "failures": 0, "errors": 0}
+        if report.error:
+            case = ET.SubElement(suite, "testcase", classname="notebook", name="readable")
+            ET.SubElement(case, "error", message=clean(report.error))
+            counts["tests"] += 1
+            counts["errors"] += 1
+        for question in report.questions:
+            for test in question.tests:
+                case = ET.SubElement(suite, "testcase", classname=question.name, name=test.name)
+                counts["tests"] += 1
+                if not test.passed:
+                    failure = ET.SubElement(case, "failure", message=test.message or "failed")
+                    failure.text = f"{_points(test.points)} of {_points(test.max_points)} points"
+                    counts["failures"] += 1
+        for key, value in counts.items():
+            suite.set(key, str(value))
+            totals[key] += value
+        if report.warnings:
+            ET.SubElement(suite, "system-err").text = "\n".join(clean(w, 1000) for w in report.warnings)
+    for key, value in totals.items():
+        root.set(key, str(value))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def to_text(report: Report) -> str:
+    """The terminal summary: total, one line per question, what went wrong with the cells."""
+    lines = [f"{report.submission}: {_points(report.score)} / {_points(report.max_score)} points "
+             f"({report.seconds:.1f} s)"]
+    if report.error:
+        lines.append(f"  not graded: {clean(report.error)}")
+    width = max((len(q.name) for q in report.questions), default=2)
+    for q in report.questions:
+        mark = "not run" if report.error else "passed" if q.passed else clean(q.message, 160)
+        lines.append(f"  {q.name:<{width}}  {_points(q.score):>5} / {_points(q.max_score):<5} {mark}")
+    run = report.run
+    for label, indices in (("timed out", run.timed_out), ("ended the kernel", run.killed_kernel),
+                           ("not run (time limit)", run.not_run)):
+        if indices:
+            lines.append(f"  cells that {label}: " + ", ".join(f"{i} ({report.cells.get(i, '')})" for i in indices))
+    for index, message in sorted(run.errors.items())[:5]:
+        lines.append(f"  cell {index} raised {clean(message, 120)}")
+    lines += [f"  warning: {w}" for w in report.warnings]
+    return "\n".join(lines)
+
+
+def to_markdown(reports: list[Report]) -> str:
+    """A Markdown table per submission (for a GitHub job summary)."""
+    out = []
+    for report in reports:
+        out.append(f"### {Path(report.submission).name}: {_points(report.score)} / {_points(report.max_score)} points\n")
+        if report.error:
+            out.append(f"Not graded: {_escape(report.error)}\n")
+        out.append("| question | points | result |\n|---|---|---|")
+        for q in report.questions:
+            out.append(f"| {q.name} | {_points(q.score)} / {_points(q.max_score)} | "
+                       f"{'passed' if q.passed else _escape(clean(q.message, 200))} |")
+        out.extend(f"\n> warning: {_escape(w)}" for w in report.warnings)
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+def _escape(text: str) -> str:
+    return clean(text, 500).replace("|", "\\|").replace("<", "&lt;")
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename (readable by the owner only)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        _give_to_sudo_user(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _give_to_sudo_user(path: str) -> None:
+    """Under ``sudo``, hand the report to the user who ran sudo (it stays unreadable to the kernel's user)."""
+    uid, gid = os.environ.get("SUDO_UID", ""), os.environ.get("SUDO_GID", "")
+    if os.geteuid() == 0 and uid.isdigit() and gid.isdigit():
+        os.chown(path, int(uid), int(gid))

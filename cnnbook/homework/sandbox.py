@@ -1,0 +1,258 @@
+"""Who runs the student's kernel, and how every process it started is ended.
+
+Run as root, the grader starts the kernel as a *dedicated* user: a numeric uid from systemd's
+range for dynamic users (61184-65519) that has no account, no group and no process, chosen
+afresh for each submission. That user cannot read anything private to root (a source notebook
+in a ``0700`` folder, the grader's memory, other students' reports), and because nothing else
+runs under that uid, "kill every process of the uid" ends the kernel and whatever it left
+behind (daemons that called ``setsid``, double forks) without touching anything else.
+
+Run as an ordinary user (a student's laptop), the kernel runs as that same user: nothing is
+secret from it. The grader still ends every process the kernel started (it becomes a *child
+subreaper*, so orphans come back to it) and says in the report that the run was not isolated.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import grp
+import itertools
+import os
+import pwd
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+DYNAMIC_UIDS = range(61184, 65520)  # systemd's DynamicUser= range: no ordinary account lives there
+MAX_PROCESSES = 512  # per dedicated uid: ipykernel needs ~15 threads, a fork bomb needs more
+MAX_FILE_BYTES = 2 << 30  # one file the student writes; a full disk would break the grader too
+_PR_SET_CHILD_SUBREAPER = 36
+_TURNS = itertools.count()
+
+
+@dataclass(frozen=True)
+class Account:
+    """The user the student's kernel runs as."""
+
+    uid: int
+    gid: int
+    isolated: bool  # True when it is not the grader's own user
+
+    def describe(self) -> str:
+        try:
+            name = pwd.getpwuid(self.uid).pw_name
+        except KeyError:
+            name = "a dedicated user"
+        return f"{name} (uid {self.uid})" + ("" if self.isolated else ", the grader's own user")
+
+
+def choose_account(user: str | None = None, isolate: bool = True) -> Account:
+    """The account for the next kernel: ``user`` if named, else a fresh dedicated uid (root only).
+
+    Without root (or with ``isolate=False``) it is the grader's own user.
+    """
+    if not isolate or os.geteuid() != 0:
+        return Account(os.getuid(), os.getgid(), isolated=False)
+    if user is not None:
+        entry = pwd.getpwnam(user)  # KeyError names the missing user
+        return Account(entry.pw_uid, entry.pw_gid, isolated=entry.pw_uid != 0)
+    busy = {p.uid for p in processes()}
+    # a different uid for each submission (the previous one's files can outlive it in shared folders),
+    # and concurrent graders start at different places
+    start = (os.getpid() * 97 + next(_TURNS) * 7919) % len(DYNAMIC_UIDS)
+    for step in range(len(DYNAMIC_UIDS)):
+        uid = DYNAMIC_UIDS[(start + step) % len(DYNAMIC_UIDS)]
+        if uid not in busy and not _exists(pwd.getpwuid, uid) and not _exists(grp.getgrgid, uid):
+            return Account(uid, uid, isolated=True)
+    raise RuntimeError("no free uid for the student's kernel in 61184-65519")
+
+
+def _exists(lookup, number: int) -> bool:
+    try:
+        lookup(number)
+    except KeyError:
+        return False
+    return True
+
+
+def launch(account: Account, argv: list[str], **popen) -> subprocess.Popen:
+    """Start ``argv`` as ``account`` in a new session, with no supplementary groups or new privileges."""
+    if account.isolated and shutil.which("setpriv"):
+        # setpriv also sets no_new_privs, so setuid programs (sudo, su) cannot give anything back
+        argv = ["setpriv", f"--reuid={account.uid}", f"--regid={account.gid}", "--clear-groups",
+                "--no-new-privs", "--", *argv]
+    elif account.isolated:
+        popen.update(user=account.uid, group=account.gid, extra_groups=[])
+    process = subprocess.Popen(argv, start_new_session=True, stdin=subprocess.DEVNULL, **popen)
+    _limit(process.pid, account.isolated)
+    return process
+
+
+def _limit(pid: int, isolated: bool) -> None:
+    """Cap file size (and, for a dedicated uid, its processes); make it the first the OOM killer picks.
+
+    Set from outside right after the start, before the kernel has read its first cell. Children
+    inherit all of it, so a memory bomb kills the student's kernel, not the grader.
+    """
+    limits = [(resource.RLIMIT_FSIZE, MAX_FILE_BYTES), (resource.RLIMIT_CORE, 0)]
+    if isolated:  # RLIMIT_NPROC counts every process of the uid: only a dedicated uid's are all the kernel's
+        limits.append((resource.RLIMIT_NPROC, MAX_PROCESSES))
+    for limit, value in limits:
+        try:
+            resource.prlimit(pid, limit, (value, value))
+        except (OSError, ValueError, AttributeError):  # not Linux, or the process already ended
+            pass
+    try:
+        Path(f"/proc/{pid}/oom_score_adj").write_text("1000")
+    except OSError:
+        pass
+
+
+def can_read(account: Account, path: str | Path) -> bool:
+    """Whether ``account`` can read ``path`` (asked of a process running as it, so ACLs count too)."""
+    if not account.isolated:
+        return os.access(path, os.R_OK)
+    probe = "import os, sys; sys.exit(0 if os.access(sys.argv[1], os.R_OK) else 1)"
+    try:
+        process = launch(account, [sys.executable, "-I", "-S", "-c", probe, str(Path(path).resolve())],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/")
+        return process.wait(timeout=60) == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return True  # cannot tell: assume the worst, so the report warns
+
+
+@dataclass(frozen=True)
+class Proc:
+    """One line of the process table."""
+
+    pid: int
+    ppid: int
+    uid: int
+    state: str
+
+
+def processes() -> list[Proc]:
+    """Every process on the machine, read from ``/proc`` (empty where there is none)."""
+    found = []
+    for entry in os.scandir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+            uid = int(next(line for line in Path(entry.path, "status").read_text().splitlines()
+                           if line.startswith("Uid:")).split()[1])
+        except (OSError, StopIteration, ValueError):
+            continue  # it ended while we looked
+        fields = stat[stat.rfind(")") + 2:].split()  # the command name may hold spaces and parentheses
+        found.append(Proc(int(entry.name), int(fields[1]), uid, fields[0]))
+    return found
+
+
+def descendants(root: int, table: list[Proc]) -> set[int]:
+    """The pids below ``root`` in the process tree."""
+    children: dict[int, list[int]] = {}
+    for p in table:
+        children.setdefault(p.ppid, []).append(p.pid)
+    found, todo = set(), [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def become_subreaper() -> None:
+    """Make orphans of our children our children, so a double-forked daemon is still found."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: only the kernel's session is found
+        pass
+
+
+class Reaper:
+    """Ends every process the student's kernel started: all of its uid, or all our new descendants."""
+
+    def __init__(self, account: Account) -> None:
+        self.account = account
+        become_subreaper()
+        self.before = descendants(os.getpid(), processes())  # what the grader itself already runs
+
+    def targets(self) -> set[int]:
+        table = processes()
+        mine = descendants(os.getpid(), table) - self.before
+        return {p.pid for p in table if p.state not in "ZX" and p.pid != os.getpid()
+                and (p.pid in mine or (self.account.isolated and p.uid == self.account.uid))}
+
+    def end_all(self, deadline_s: float = 10.0) -> bool:
+        """Stop every target first (a stopped process cannot fork), then kill them; True when none is left."""
+        end = time.monotonic() + deadline_s
+        stopped: set[int] = set()
+        while time.monotonic() < end:
+            fresh = self.targets() - stopped
+            if not fresh:
+                break
+            for pid in fresh:
+                _signal(pid, signal.SIGSTOP)
+            stopped |= fresh
+        while time.monotonic() < end:
+            left = self.targets()
+            for pid in left | stopped:
+                _signal(pid, signal.SIGKILL)
+            stopped = set()
+            self._reap()
+            if not left:
+                return True
+            time.sleep(0.02)
+        return False
+
+    def _reap(self) -> None:
+        """Collect the zombies that became our children (orphans come to a subreaper)."""
+        for p in processes():
+            if p.ppid == os.getpid() and p.state == "Z":
+                try:
+                    os.waitpid(p.pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def make_workdir(account: Account) -> Path:
+    """A fresh, private folder owned by ``account``: the kernel's working directory and home."""
+    path = Path(tempfile.mkdtemp(prefix="cnnbook-grade-"))
+    if account.isolated:
+        os.chown(path, account.uid, account.gid)
+    return path
+
+
+def remove_leftovers(account: Account) -> None:
+    """Delete what a dedicated uid left in the shared temporary folders, so the next student starts clean."""
+    if not account.isolated or account.uid not in DYNAMIC_UIDS:
+        return  # a named account may own files there that are none of our business
+    for folder in {tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm"}:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_uid != account.uid:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
