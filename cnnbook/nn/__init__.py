@@ -23,16 +23,19 @@ from .dense import Dense
 from .dropout import Dropout
 from .ensemble import ensemble_predict
 from .flatten import Flatten
+from .gradcheck import layer_gradient_errors, network_gradient_errors, numerical_gradient, relative_error
 from .init import glorot_uniform, he_normal
 from .layer import Layer
 from .loss import SoftmaxCrossEntropy, log_softmax, softmax
 from .models import nielsen_two_conv
 from .network import Evaluation, History, Network
 from .optim import SGD
-from .pooling import AvgPool2D, MaxPool2D
+from .pooling import AvgPool2D, MaxPool2D, max_pool2d_backward_reference, max_pool2d_reference
 
 __all__ = [
     "AvgPool2D", "Conv2D", "Dense", "Dropout", "Evaluation", "Flatten", "History", "Layer", "MaxPool2D",
     "Network", "ReLU", "SGD", "Sigmoid", "SoftmaxCrossEntropy", "Tanh", "conv2d_reference",
-    "ensemble_predict", "glorot_uniform", "he_normal", "log_softmax", "nielsen_two_conv", "softmax",
+    "ensemble_predict", "glorot_uniform", "he_normal", "layer_gradient_errors", "log_softmax",
+    "max_pool2d_backward_reference", "max_pool2d_reference", "network_gradient_errors", "nielsen_two_conv",
+    "numerical_gradient", "relative_error", "softmax",
 ]

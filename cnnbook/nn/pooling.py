@@ -4,7 +4,8 @@ Both loop over the few window offsets, never over pixels: the output is ``np.max
 mean) of one strided slice of the input per offset. Max-pooling's common 2x2 case has its own
 faster path (a knock-out between pairs, which also records where each maximum came from).
 Rows or columns that do not fill a whole window are dropped, as in PyTorch's default
-(``ceil_mode=False``).
+(``ceil_mode=False``). :func:`max_pool2d_reference` and :func:`max_pool2d_backward_reference`
+compute max-pooling and its gradient with loops over windows, for reading and for the tests.
 """
 
 from __future__ import annotations
@@ -131,3 +132,51 @@ class AvgPool2D(_Pool2D):
         for _, _, (rows, columns) in offset_slices(self.size, self.stride, self._out_hw):
             grad_input[:, rows, columns, :] += share
         return grad_input
+
+
+def max_pool2d_reference(x: np.ndarray, size: Pair = 2, stride: Pair | None = None) -> np.ndarray:
+    """Max-pooling of an ``(N, H, W, C)`` batch by loops over images and windows: slow, obvious, a reference.
+
+    ``out[n, i, j, c] = max over (u, v) of x[n, i*s + u, j*s + v, c]``; ``stride`` defaults to ``size``.
+    """
+    out, _ = _max_pool2d_loops(x, None, size, stride)
+    return out
+
+
+def max_pool2d_backward_reference(
+    x: np.ndarray, grad_output: np.ndarray, size: Pair = 2, stride: Pair | None = None
+) -> np.ndarray:
+    """Gradient of :func:`max_pool2d_reference` with respect to ``x``, by loops over images and windows.
+
+    Each output's gradient is added at the position of its window's maximum, the first one in
+    row-major order on a tie; every other input gets 0.
+    """
+    _, grad_input = _max_pool2d_loops(x, grad_output, size, stride)
+    return grad_input
+
+
+def _max_pool2d_loops(
+    x: np.ndarray, grad_output: np.ndarray | None, size: Pair, stride: Pair | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Shared loops of the two references: the pooled output and (given ``grad_output``) the input gradient."""
+    check_shape("max_pool2d_reference", x, ("N", "H", "W", "C"))
+    (kh, kw) = as_pair(size, "size", 1)
+    (sh, sw) = (kh, kw) if stride is None else as_pair(stride, "stride", 1)
+    n, h, w, c = x.shape
+    if h < kh or w < kw:
+        raise ValueError(f"max_pool2d_reference window {(kh, kw)} does not fit an input of {h}x{w} pixels")
+    oh, ow = output_length(h, kh, sh, 0), output_length(w, kw, sw, 0)
+    if grad_output is not None and np.shape(grad_output) != (n, oh, ow, c):
+        raise ValueError(f"grad_output expected shape {(n, oh, ow, c)}, got {np.shape(grad_output)}")
+    out = np.empty((n, oh, ow, c), dtype=x.dtype)
+    grad_input = None if grad_output is None else np.zeros(x.shape, dtype=np.result_type(x, grad_output))
+    for b in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                window = x[b, i * sh : i * sh + kh, j * sw : j * sw + kw, :].reshape(kh * kw, c)
+                first = window.argmax(axis=0)  # per channel, the first maximum in row-major order
+                out[b, i, j] = window[first, np.arange(c)]
+                if grad_input is not None:
+                    rows, columns = i * sh + first // kw, j * sw + first % kw
+                    grad_input[b, rows, columns, np.arange(c)] += grad_output[b, i, j]
+    return out, grad_input
