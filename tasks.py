@@ -83,7 +83,8 @@ def test() -> None:
     run(PYTHON, "-m", "cnnbook.nbclean", "--check", "notebooks", "solutions", "exercises")
     run(PYTHON, "-m", "cnnbook.homework.generate", "--check")
     build_book("-W", "-n", "--keep-going")  # Sphinx warnings and broken references are errors
-    run(PYTHON, "-m", "pytest", "tests", "notebooks", "solutions", "--nbval-lax", "-p", "no:cacheprovider")
+    run(PYTHON, "-m", "pytest", "tests", "notebooks", "solutions", "--nbval-lax", "--nbval-cell-timeout=600",
+        "-p", "no:cacheprovider")
 
 
 def lab() -> None:

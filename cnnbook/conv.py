@@ -144,3 +144,80 @@ def conv2d_naive(
 def convolve2d(x: np.ndarray, w: np.ndarray, **kwargs) -> np.ndarray:
     """True (mathematical) convolution: cross-correlation with the kernel flipped in both spatial axes."""
     return conv2d(x, np.flip(np.asarray(w), axis=(-2, -1)), **kwargs)
+
+
+def transposed_output_size(n: int, k: int, s: int = 1, p: int = 0, output_padding: int = 0) -> int:
+    """Length of a transposed convolution's output along one axis: ``(n - 1)*s - 2p + k + output_padding``.
+
+    It undoes :func:`output_size` for the same ``k``, ``s`` and ``p``; since a strided convolution
+    maps several lengths to one (``floor``), ``output_padding`` (less than ``s``) picks which.
+
+    >>> transposed_output_size(2, 3, 2)    # 5x5 -> 2x2 with a 3x3 kernel and stride 2, and back
+    5
+    >>> transposed_output_size(2, 4, 3)    # the 2x2 input, 4x4 kernel, stride 3 example
+    7
+    """
+    for name, value, minimum in (("n", n, 1), ("k", k, 1), ("s", s, 1), ("p", p, 0), ("output_padding", output_padding, 0)):
+        if not isinstance(value, (int, np.integer)) or value < minimum:
+            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if output_padding >= s:
+        raise ValueError(f"output_padding must be smaller than the stride {s}, got {output_padding}")
+    size = (n - 1) * s - 2 * p + k + output_padding
+    if size < 1:
+        raise ValueError(f"padding {p} crops away the whole output ((n-1)*s + k + output_padding = {size + 2 * p})")
+    return size
+
+
+def conv_transpose2d(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None = None,
+    stride: Pair = 1,
+    padding: Pair = 0,
+    output_padding: Pair = 0,
+) -> np.ndarray:
+    """Transposed convolution: every input value stamps a scaled copy of the kernel, ``stride`` apart.
+
+    ``out[n, d, i*s + u - p, j*s + v - p] += x[n, c, i, j] * w[c, d, u, v]``, summed where the
+    copies overlap; ``padding`` crops ``p`` rows and columns from each border and
+    ``output_padding`` adds rows and columns at the bottom and right. It is the adjoint of
+    :func:`conv2d` with the same weights (``<conv2d(x, w), y> == <x, conv_transpose2d(y, w)>``),
+    which is how a conv layer sends gradients back to its input.
+
+    Shapes (PyTorch's layout: the weight is ``(C_in, C_out, kh, kw)``, input channels first):
+
+    * ``x`` (H, W) with ``w`` (kh, kw)                        -> (H', W')
+    * ``x`` (C_in, H, W) with ``w`` (C_in, C_out, kh, kw)     -> (C_out, H', W')
+    * ``x`` (N, C_in, H, W) with ``w`` (C_in, C_out, kh, kw)  -> (N, C_out, H', W')
+
+    with ``H' = (H - 1)*s - 2p + kh + output_padding`` (see :func:`transposed_output_size`).
+    """
+    s, p = _pair(stride, "stride", 1), _pair(padding, "padding", 0)
+    op = _pair(output_padding, "output_padding", 0)
+    x, w = np.asarray(x), np.asarray(w)
+    if x.ndim == 2 and w.ndim == 2:
+        xb, wb, drop = x[None, None], w[None, None], 2
+    else:
+        if x.ndim not in (3, 4):
+            raise ValueError(f"x must have shape (H, W), (C_in, H, W) or (N, C_in, H, W), got {x.shape}")
+        channels = x.shape[-3]
+        if w.ndim != 4 or w.shape[0] != channels:
+            raise ValueError(
+                f"w must have shape ({channels}, C_out, kh, kw) to match the {channels} input channels, got {w.shape}"
+            )
+        xb, wb, drop = (x[None] if x.ndim == 3 else x), w, (1 if x.ndim == 3 else 0)
+    bias = _check_bias(b, wb.shape[1])
+    h, wd = xb.shape[-2:]
+    kh, kw = wb.shape[-2:]
+    oh = transposed_output_size(h, kh, s[0], p[0], op[0])
+    ow = transposed_output_size(wd, kw, s[1], p[1], op[1])
+    full = np.zeros((xb.shape[0], wb.shape[1], (h - 1) * s[0] + kh + op[0], (wd - 1) * s[1] + kw + op[1]),
+                    dtype=np.result_type(xb, wb, float))
+    for u in range(kh):  # one strided slice per kernel offset: kh*kw adds instead of a loop over inputs
+        for v in range(kw):
+            stamp = np.tensordot(xb, wb[:, :, u, v], axes=([1], [0]))  # (N, H, W, C_out)
+            full[:, :, u : u + (h - 1) * s[0] + 1 : s[0], v : v + (wd - 1) * s[1] + 1 : s[1]] += np.moveaxis(stamp, -1, 1)
+    out = full[:, :, p[0] : p[0] + oh, p[1] : p[1] + ow]
+    if bias is not None:
+        out = out + bias.reshape(-1, 1, 1)
+    return out[(0,) * drop] if drop else out
