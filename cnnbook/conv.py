@@ -87,6 +87,13 @@ def _output_hw(x: np.ndarray, w: np.ndarray, s, p, d) -> tuple[int, int]:
     )
 
 
+def _prepare(x, w, b, stride: Pair, padding: Pair, dilation: Pair):
+    """Check and normalise conv2d's arguments: batched x and w, bias, (s, p, d) pairs, axes to drop."""
+    s, p, d = _pair(stride, "stride", 1), _pair(padding, "padding", 0), _pair(dilation, "dilation", 1)
+    xb, wb, drop = _as_batch(x, w)
+    return xb, wb, _check_bias(b, wb.shape[0]), s, p, d, drop
+
+
 def conv2d(
     x: np.ndarray,
     w: np.ndarray,
@@ -100,9 +107,7 @@ def conv2d(
     Like every deep-learning library, this does not flip the kernel; :func:`convolve2d`
     is the textbook convolution that does. See the module docstring for accepted shapes.
     """
-    s, p, d = _pair(stride, "stride", 1), _pair(padding, "padding", 0), _pair(dilation, "dilation", 1)
-    xb, wb, drop = _as_batch(x, w)
-    bias = _check_bias(b, wb.shape[0])
+    xb, wb, bias, s, p, d, drop = _prepare(x, w, b, stride, padding, dilation)
     oh, ow = _output_hw(xb, wb, s, p, d)
     kh, kw = wb.shape[-2:]
     span = (d[0] * (kh - 1) + 1, d[1] * (kw - 1) + 1)
@@ -124,9 +129,7 @@ def conv2d_naive(
     dilation: Pair = 1,
 ) -> np.ndarray:
     """The same as :func:`conv2d`, written as loops over every output value (for reading, not speed)."""
-    s, p, d = _pair(stride, "stride", 1), _pair(padding, "padding", 0), _pair(dilation, "dilation", 1)
-    xb, wb, drop = _as_batch(x, w)
-    bias = _check_bias(b, wb.shape[0])
+    xb, wb, bias, s, p, d, drop = _prepare(x, w, b, stride, padding, dilation)
     oh, ow = _output_hw(xb, wb, s, p, d)
     xp = _pad(xb, p)
     kh, kw = wb.shape[-2:]
