@@ -21,7 +21,7 @@ from .activations import ReLU, Sigmoid, Tanh
 from .convolution import Conv2D, conv2d_reference
 from .dense import Dense
 from .dropout import Dropout
-from .ensemble import ensemble_predict
+from .ensemble import ensemble_predict, majority_vote
 from .flatten import Flatten
 from .gradcheck import layer_gradient_errors, network_gradient_errors, numerical_gradient, relative_error
 from .init import glorot_uniform, he_normal
@@ -35,7 +35,7 @@ from .pooling import AvgPool2D, MaxPool2D, max_pool2d_backward_reference, max_po
 __all__ = [
     "AvgPool2D", "Conv2D", "Dense", "Dropout", "Evaluation", "Flatten", "History", "Layer", "MaxPool2D",
     "Network", "ReLU", "SGD", "Sigmoid", "SoftmaxCrossEntropy", "Tanh", "conv2d_reference",
-    "ensemble_predict", "glorot_uniform", "he_normal", "layer_gradient_errors", "log_softmax",
+    "ensemble_predict", "glorot_uniform", "majority_vote", "he_normal", "layer_gradient_errors", "log_softmax",
     "max_pool2d_backward_reference", "max_pool2d_reference", "network_gradient_errors", "nielsen_two_conv",
     "numerical_gradient", "relative_error", "softmax",
 ]

@@ -27,7 +27,10 @@ def ensemble_predict(
     probabilities = [net.predict_proba(x, batch_size) for net in networks]  # each (N, classes)
     if method == "average":
         return np.mean(probabilities, axis=0).argmax(axis=1)
-    classes = probabilities[0].shape[1]
-    choices = np.stack([p.argmax(axis=1) for p in probabilities])  # (networks, N)
+    return majority_vote(np.stack([p.argmax(axis=1) for p in probabilities]), probabilities[0].shape[1])
+
+
+def majority_vote(choices: np.ndarray, classes: int) -> np.ndarray:
+    """The most chosen class per column of ``choices`` ``(networks, N)``; ties go to the lowest class."""
     votes = (choices[:, :, np.newaxis] == np.arange(classes)).sum(axis=0)  # (N, classes)
     return votes.argmax(axis=1)

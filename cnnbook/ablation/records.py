@@ -1,0 +1,100 @@
+"""Result records of the ladder: one JSON file per trained network, written atomically.
+
+A record says what was measured (accuracies, best epoch, time, speed) and how (mode, schedule,
+library versions, machine, git commit, date). Each also keeps the network's predicted class for
+every test image, as a string of digits, so an ensemble can vote later without the weights.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+#: Where the full run's records are committed.
+FULL_RESULTS = ROOT / "results" / "ablation"
+
+
+def record_name(row: int, member: int = 1) -> str:
+    """File name of a row's record; ensemble members after the first get their own."""
+    return f"row-{row}.json" if member == 1 else f"row-{row}-member-{member}.json"
+
+
+def read_record(folder: Path, name: str) -> dict | None:
+    """The record ``folder/name``, or None when it does not exist."""
+    path = Path(folder) / name
+    if not path.exists():
+        return None
+    with open(path, encoding="utf-8") as file:
+        return json.load(file)
+
+
+def write_record(folder: Path, name: str, record: dict) -> Path:
+    """Write ``record`` as ``folder/name`` through a temporary file, so a killed run leaves no half-written record."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            json.dump(record, file, indent=1)
+            file.write("\n")
+        os.replace(temporary, folder / name)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return folder / name
+
+
+def full_records(folder: Path = FULL_RESULTS) -> dict[int, dict]:
+    """The full-mode record of every row that has one, by row number."""
+    records = {}
+    for path in sorted(Path(folder).glob("row-*.json")):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if record.get("mode") == "full" and record.get("member", 1) == 1:
+            records[record["row"]] = record
+    return records
+
+
+def predictions_text(predictions: np.ndarray) -> str:
+    """Predicted classes 0-9 as one string of digits."""
+    return "".join(map(str, np.asarray(predictions).tolist()))
+
+
+def predictions_array(text: str) -> np.ndarray:
+    """The inverse of :func:`predictions_text`."""
+    return np.frombuffer(text.encode("ascii"), dtype=np.uint8) - ord("0")
+
+
+def provenance() -> dict:
+    """Library versions, machine, git commit and date, for a record."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                                timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = "unknown"
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "machine": f"{platform.system()} {platform.machine()}, {_cpu_name()}, {os.cpu_count()} CPUs",
+        "commit": commit,
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+    }
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
