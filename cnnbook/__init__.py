@@ -10,6 +10,7 @@ Modules map to chapters:
 5. :mod:`cnnbook.efficient` (1x1 convolutions, Inception, bottlenecks, depthwise-separable counts)
 6. :mod:`cnnbook.upsampling` (checkerboard overlaps, resize-convolution)
 7. :mod:`cnnbook.nn` (the NumPy training engine) and :mod:`cnnbook.data` (MNIST)
+8. :mod:`cnnbook.ablation` (the MNIST ladder: rows, a resumable runner, result records)
 
 Around them: :mod:`cnnbook.errata` (every number the sources state, recomputed),
 :mod:`cnnbook.homework` (the exercise format, ``check``, the generator and the grader),

@@ -9,12 +9,13 @@ network under ``results/ablation/``, resuming where an earlier run stopped; ``--
 version in a few minutes. The chapter notebook shows the committed full records.
 """
 
+from .claims import CLAIMS, error_reduction, flattened_size
 from .records import FULL_RESULTS, full_records, predictions_array, read_record, record_name, write_record
 from .rows import ROWS, Row, Schedule, row
 from .runner import FULL, MODES, QUICK, Data, Mode, Piece, pieces, run_ladder, train_piece, vote
 
 __all__ = [
-    "FULL", "FULL_RESULTS", "MODES", "QUICK", "ROWS", "Data", "Mode", "Piece", "Row", "Schedule", "full_records",
+    "CLAIMS", "FULL", "FULL_RESULTS", "MODES", "QUICK", "ROWS", "Data", "Mode", "Piece", "Row", "Schedule", "error_reduction", "flattened_size", "full_records",
     "pieces", "predictions_array", "read_record", "record_name", "row", "run_ladder", "train_piece", "vote",
     "write_record",
 ]

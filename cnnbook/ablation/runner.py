@@ -141,6 +141,7 @@ def vote(row: Row, members: list[dict], data: Data) -> dict:
         "seconds": round(sum(m["seconds"] for m in members), 1),
         "images_per_second": round(float(np.mean([m["images_per_second"] for m in members]))),
         "schedule": members[0]["schedule"], "train_size": members[0]["train_size"],
+        "validation_size": len(data.validation.images), "test_size": len(data.test.images),
         **provenance(),
         "validation_predictions": predictions_text(validation), "test_predictions": predictions_text(test),
     }
