@@ -5,7 +5,7 @@ Everything here works along one axis (a square input and kernel use it twice):
 * :func:`pad_amounts` turns a padding *mode* ("valid", "same", "full") into zeros before and after;
 * :func:`conv_output_length` is the output length for any padding, stride and dilation, and
   :func:`mode_output_length` the same for a mode;
-* :func:`transposed_output_length` is ``(n - 1) s - 2p + d (k - 1) + output_padding + 1``;
+* :func:`transposed_output_size` is ``(n - 1) s - 2p + d (k - 1) + output_padding + 1``;
 * :func:`coverage` counts how often a convolution reads each input position, so
   :func:`unused_inputs` can say which rows it never reads;
 * :func:`analyse` checks a whole combination ``(n, k, s, p, d)`` and explains what is wrong with it,
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cnnbook.conv import conv2d
+from cnnbook.conv import conv2d, transposed_output_size  # transposed sizes live with the operation
 
 MODES = ("valid", "same", "full")
 
@@ -96,25 +96,6 @@ def mode_output_length(n: int, k: int, mode: str = "valid", s: int = 1, d: int =
     """Output length for a padding mode: valid ``floor((n - span)/s) + 1``, same ``ceil(n/s)``,
     full ``floor((n + span - 2)/s) + 1`` (``n + span - 1`` at stride 1)."""
     return conv_output_length(n, k, s, pad_amounts(mode, n, k, s, d), d)
-
-
-def transposed_output_length(n: int, k: int, s: int = 1, p: int = 0, output_padding: int = 0, d: int = 1) -> int:
-    """Output length of a transposed convolution: ``(n - 1) s - 2p + d (k - 1) + output_padding + 1``.
-
-    With ``d = 1`` and no output padding this is the source's ``(in - 1) * s + k - 2p``. A transposed
-    convolution maps back to the *input* size of the convolution with the same ``(k, s, p, d)``;
-    several input sizes share one output size when ``s > 1`` (see :func:`conv_input_lengths`), and
-    ``output_padding`` (less than ``s`` or ``d``, as in PyTorch) picks one of them.
-    """
-    _check_int(1, n=n, k=k, s=s, d=d)
-    _check_int(0, p=p, output_padding=output_padding)
-    if output_padding >= max(s, d):
-        raise ValueError(f"output_padding must be smaller than the stride ({s}) or the dilation ({d}), "
-                         f"got {output_padding}")
-    length = (n - 1) * s - 2 * p + d * (k - 1) + output_padding + 1
-    if length < 1:
-        raise ValueError(f"padding p={p} removes the whole output (n={n}, k={k}, s={s}, d={d})")
-    return length
 
 
 def conv_input_lengths(out: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> list[int]:

@@ -149,25 +149,28 @@ def convolve2d(x: np.ndarray, w: np.ndarray, **kwargs) -> np.ndarray:
     return conv2d(x, np.flip(np.asarray(w), axis=(-2, -1)), **kwargs)
 
 
-def transposed_output_size(n: int, k: int, s: int = 1, p: int = 0, output_padding: int = 0) -> int:
-    """Length of a transposed convolution's output along one axis: ``(n - 1)*s - 2p + k + output_padding``.
+def transposed_output_size(n: int, k: int, s: int = 1, p: int = 0, output_padding: int = 0, d: int = 1) -> int:
+    """Length of a transposed convolution's output along one axis: ``(n - 1) s - 2p + d (k - 1) + output_padding + 1``.
 
-    It undoes :func:`output_size` for the same ``k``, ``s`` and ``p``; since a strided convolution
-    maps several lengths to one (``floor``), ``output_padding`` (less than ``s``) picks which.
+    With ``d = 1`` and no output padding this is the source's ``(in - 1) * s + k - 2p``. It maps back
+    to the *input* length of the convolution with the same ``(k, s, p, d)``; since a strided
+    convolution maps several lengths to one (``floor``), ``output_padding`` (less than ``s`` or
+    ``d``, as in PyTorch) picks which.
 
     >>> transposed_output_size(2, 3, 2)    # 5x5 -> 2x2 with a 3x3 kernel and stride 2, and back
     5
     >>> transposed_output_size(2, 4, 3)    # the 2x2 input, 4x4 kernel, stride 3 example
     7
     """
-    for name, value, minimum in (("n", n, 1), ("k", k, 1), ("s", s, 1), ("p", p, 0), ("output_padding", output_padding, 0)):
-        if not isinstance(value, (int, np.integer)) or value < minimum:
+    for name, value, minimum in (("n", n, 1), ("k", k, 1), ("s", s, 1), ("d", d, 1), ("p", p, 0),
+                                 ("output_padding", output_padding, 0)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
             raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if output_padding >= s:
-        raise ValueError(f"output_padding must be smaller than the stride {s}, got {output_padding}")
-    size = (n - 1) * s - 2 * p + k + output_padding
+    if output_padding >= max(s, d):
+        raise ValueError(f"output_padding must be smaller than the stride ({s}) or the dilation ({d}), got {output_padding}")
+    size = (n - 1) * s - 2 * p + d * (k - 1) + output_padding + 1
     if size < 1:
-        raise ValueError(f"padding {p} crops away the whole output ((n-1)*s + k + output_padding = {size + 2 * p})")
+        raise ValueError(f"padding p={p} crops away the whole output (n={n}, k={k}, s={s}, d={d})")
     return size
 
 

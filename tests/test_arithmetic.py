@@ -8,7 +8,7 @@ import pytest
 
 from cnnbook.arithmetic import (
     analyse, conv2d_mode, conv_input_lengths, conv_output_length, coverage, draw_arithmetic, formula_agrees,
-    kernel_span, mode_output_length, pad_amounts, transposed_output_length, unused_inputs,
+    kernel_span, mode_output_length, pad_amounts, transposed_output_size, unused_inputs,
 )
 from cnnbook.conv import conv2d, output_size
 
@@ -66,7 +66,7 @@ def test_same_and_full_in_general():
     (1, 1, 1, 0, 0, 1, 1),
 ])
 def test_transposed_by_hand(n, k, s, p, op, d, expected):
-    assert transposed_output_length(n, k, s, p, op, d) == expected
+    assert transposed_output_size(n, k, s, p, op, d) == expected
 
 
 def test_transposed_inverts_the_size_of_a_convolution():
@@ -78,7 +78,7 @@ def test_transposed_inverts_the_size_of_a_convolution():
         assert n in sizes and all(conv_output_length(m, k, s, p) == out for m in sizes)
         smallest = (out - 1) * s + k - 2 * p  # what the transposed convolution gives without output padding
         if smallest >= 1:
-            assert transposed_output_length(out, k, s, p, output_padding=n - smallest) == n
+            assert transposed_output_size(out, k, s, p, output_padding=n - smallest) == n
 
 
 def test_conv_input_lengths_by_hand():
@@ -129,8 +129,8 @@ def test_analyse_says_what_is_wrong():
     (lambda: pad_amounts("half", 5, 3), "mode must be one of"),
     (lambda: conv_output_length(3, 2, p=(1,)), r"pair \(before, after\)"),
     (lambda: conv_output_length(3, 3, d=2), "spans 5 inputs"),
-    (lambda: transposed_output_length(3, 3, 2, output_padding=2), "smaller than the stride"),
-    (lambda: transposed_output_length(1, 1, 1, p=1), "removes the whole output"),
+    (lambda: transposed_output_size(3, 3, 2, output_padding=2), "smaller than the stride"),
+    (lambda: transposed_output_size(1, 1, 1, p=1), "crops away the whole output"),
     (lambda: kernel_span(0), "k must be an integer >= 1"),
     (lambda: conv2d_mode(np.ones(4), np.ones(2)), "at least 2 axes"),
 ])
@@ -200,7 +200,7 @@ def test_transposed_sizes_match_torch_conv_transpose2d():
         if op >= max(s, d):
             continue
         try:
-            ours = transposed_output_length(n, k, s, p, op, d)
+            ours = transposed_output_size(n, k, s, p, op, d)
         except ValueError:
             with pytest.raises(RuntimeError):
                 F.conv_transpose2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), stride=s, padding=p,
