@@ -55,7 +55,7 @@ def ensure_venv(with_torch: bool = False) -> None:
 
 def build_book(*extra: str) -> None:
     """Execute every chapter and write the HTML book to _build/html (with its scripts, for offline reading)."""
-    run(PYTHON, "-m", "cnnbook.offline")
+    run(PYTHON, "-m", "cnnbook.book.offline")
     shutil.rmtree(ROOT / "_build" / "html", ignore_errors=True)  # no stale pages from renamed chapters
     run(BIN / "jupyter-book", "build", ".", "--path-output", ".", *extra)
 
@@ -80,7 +80,7 @@ def test() -> None:
     ensure_venv(with_torch=ci)
     if ci:
         ensure_ci_browser()
-    run(PYTHON, "-m", "cnnbook.nbclean", "--check", "notebooks", "solutions", "exercises")
+    run(PYTHON, "-m", "cnnbook.book.nbclean", "--check", "notebooks", "solutions", "exercises")
     run(PYTHON, "-m", "cnnbook.homework.generate", "--check")
     build_book("-W", "-n", "--keep-going")  # Sphinx warnings and broken references are errors
     run(PYTHON, "-m", "pytest", "tests", "notebooks", "solutions", "--nbval-lax", "--nbval-cell-timeout=600",

@@ -16,38 +16,48 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-Pair = int | tuple[int, int]
+from cnnbook.validate import Pair, as_pair, check_int, is_int
 
 
-def _pair(value: Pair, name: str, minimum: int) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) != 2 or any(not isinstance(v, (int, np.integer)) or v < minimum for v in pair):
-        raise ValueError(f"{name} must be an integer >= {minimum} or a pair of them, got {value!r}")
+def kernel_span(k: int, d: int = 1) -> int:
+    """How many input positions a kernel of ``k`` taps with dilation ``d`` spans: ``d (k - 1) + 1``.
+
+    >>> kernel_span(3, d=2)   # a 3x3 kernel with dilation 2 sees a 5x5 patch with 9 weights
+    5
+    """
+    check_int(1, k=k, d=d)
+    return d * (k - 1) + 1
+
+
+def padding_pair(p: Pair) -> tuple[int, int]:
+    """Zeros ``(before, after)``: ``p`` on each side, or the pair itself for asymmetric padding."""
+    pair = (p, p) if is_int(p) else tuple(p)
+    if len(pair) != 2:
+        raise ValueError(f"p must be an integer or a pair (before, after), got {p!r}")
+    check_int(0, p_before=pair[0], p_after=pair[1])
     return int(pair[0]), int(pair[1])
 
 
-def output_size(n: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:
-    """Length of a convolution's output along one axis.
+def output_size(n: int, k: int, s: int = 1, p: Pair = 0, d: int = 1) -> int:
+    """Length of a convolution's output along one axis: the book's one output-size formula.
 
-    ``n`` input length, ``k`` kernel length, ``s`` stride, ``p`` zero padding on each side,
-    ``d`` dilation. The dilated kernel spans ``d*(k-1)+1`` inputs, and the output is
-    ``floor((n + 2p - d*(k-1) - 1) / s) + 1``.
+    ``n`` input length, ``k`` kernel length, ``s`` stride, ``p`` zero padding on each side (or a
+    pair ``(before, after)``), ``d`` dilation. The dilated kernel spans ``d*(k-1)+1`` inputs, and
+    the output is ``floor((n + 2p - d*(k-1) - 1) / s) + 1``.
 
     >>> output_size(6, 3)            # the 6x6 image and the 3x3 edge filter
     4
     >>> output_size(32, 3, p=1)      # 'same' padding keeps the size
     32
     """
-    for name, value, minimum in (("n", n, 1), ("k", k, 1), ("s", s, 1), ("p", p, 0), ("d", d, 1)):
-        if not isinstance(value, (int, np.integer)) or value < minimum:
-            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    span = d * (k - 1) + 1
-    if span > n + 2 * p:
+    check_int(1, n=n, k=k, s=s, d=d)
+    before, after = padding_pair(p)
+    span, padded = kernel_span(k, d), n + before + after
+    if span > padded:
         raise ValueError(
-            f"the kernel spans {span} inputs (k={k}, d={d}) but the padded input has only "
-            f"{n + 2 * p} (n={n}, p={p})"
+            f"the kernel spans {span} inputs (k={k}, d={d}) but the padded input has only {padded} (n={n}, p={p!r})"
         )
-    return (n + 2 * p - span) // s + 1
+    return (padded - span) // s + 1
 
 
 def _as_batch(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -89,7 +99,7 @@ def _output_hw(x: np.ndarray, w: np.ndarray, s, p, d) -> tuple[int, int]:
 
 def _prepare(x, w, b, stride: Pair, padding: Pair, dilation: Pair):
     """Check and normalise conv2d's arguments: batched x and w, bias, (s, p, d) pairs, axes to drop."""
-    s, p, d = _pair(stride, "stride", 1), _pair(padding, "padding", 0), _pair(dilation, "dilation", 1)
+    s, p, d = as_pair(stride, "stride", 1), as_pair(padding, "padding", 0), as_pair(dilation, "dilation", 1)
     xb, wb, drop = _as_batch(x, w)
     return xb, wb, _check_bias(b, wb.shape[0]), s, p, d, drop
 
@@ -162,10 +172,8 @@ def transposed_output_size(n: int, k: int, s: int = 1, p: int = 0, output_paddin
     >>> transposed_output_size(2, 4, 3)    # the 2x2 input, 4x4 kernel, stride 3 example
     7
     """
-    for name, value, minimum in (("n", n, 1), ("k", k, 1), ("s", s, 1), ("d", d, 1), ("p", p, 0),
-                                 ("output_padding", output_padding, 0)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    check_int(1, n=n, k=k, s=s, d=d)
+    check_int(0, p=p, output_padding=output_padding)
     if output_padding >= max(s, d):
         raise ValueError(f"output_padding must be smaller than the stride ({s}) or the dilation ({d}), got {output_padding}")
     size = (n - 1) * s - 2 * p + d * (k - 1) + output_padding + 1
@@ -198,8 +206,8 @@ def conv_transpose2d(
 
     with ``H' = (H - 1)*s - 2p + kh + output_padding`` (see :func:`transposed_output_size`).
     """
-    s, p = _pair(stride, "stride", 1), _pair(padding, "padding", 0)
-    op = _pair(output_padding, "output_padding", 0)
+    s, p = as_pair(stride, "stride", 1), as_pair(padding, "padding", 0)
+    op = as_pair(output_padding, "output_padding", 0)
     x, w = np.asarray(x), np.asarray(w)
     if x.ndim == 2 and w.ndim == 2:
         xb, wb, drop = x[None, None], w[None, None], 2

@@ -87,7 +87,7 @@ def edge_map(image: np.ndarray, kernel: np.ndarray, threshold: float | None = No
 
 
 def _claims():
-    from cnnbook.errata import Claim
+    from cnnbook.book.errata import Claim
 
     edges = lambda: conv2d(EXAMPLE_IMAGE, VERTICAL_EDGE)  # noqa: E731
     band = lambda: conv2d(step_image(6), VERTICAL_EDGE)  # noqa: E731

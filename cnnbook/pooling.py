@@ -21,7 +21,8 @@ from typing import Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from cnnbook.conv import Pair, _pair, output_size
+from cnnbook.conv import output_size
+from cnnbook.validate import Pair, as_pair
 
 RULES = ("sppnet", "adaptive")
 
@@ -43,9 +44,9 @@ def _drop(out: np.ndarray, drop: int) -> np.ndarray:
 
 
 def _geometry(x: np.ndarray, size: Pair, stride: Pair | None, padding: Pair):
-    k = _pair(size, "size", 1)
-    s = k if stride is None else _pair(stride, "stride", 1)
-    p = _pair(padding, "padding", 0)
+    k = as_pair(size, "size", 1)
+    s = k if stride is None else as_pair(stride, "stride", 1)
+    p = as_pair(padding, "padding", 0)
     if p[0] > k[0] // 2 or p[1] > k[1] // 2:
         # as in PyTorch: more padding would let a window see nothing but padding
         raise ValueError(f"padding must be at most half the window, size {k} allows {(k[0] // 2, k[1] // 2)}, got {p}")
@@ -261,7 +262,7 @@ def spatial_pyramid_pool(
 
 def _claims():
     from cnnbook.conv import conv2d
-    from cnnbook.errata import Claim
+    from cnnbook.book.errata import Claim
 
     conv5 = np.random.default_rng(0).normal(size=(256, 13, 13))  # AlexNet/ZF conv5: 256 maps of 13x13
     rng = np.random.default_rng(1)

@@ -8,16 +8,19 @@ of trainable parameters, so no shape in the book is typed by hand.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from cnnbook.conv import output_size
-from cnnbook.params import conv_params, dense_params
+from cnnbook.counts import conv_params, dense_params
 
 Shape = tuple[int, int, int]
 
 
 @dataclass(frozen=True)
-class Conv:
+class ConvLayer:
     """``filters`` kernels of ``size`` x ``size``; ``padding="same"`` keeps height and width (odd sizes)."""
+
+    label: ClassVar[str] = "CONV"
 
     filters: int
     size: int
@@ -34,8 +37,10 @@ class Conv:
 
 
 @dataclass(frozen=True)
-class ReLU:
+class ReLULayer:
     """max(0, x) element by element: no parameters, no hyperparameters, same shape."""
+
+    label: ClassVar[str] = "RELU"
 
     def output(self, shape: Shape) -> Shape:
         return shape
@@ -45,8 +50,10 @@ class ReLU:
 
 
 @dataclass(frozen=True)
-class Pool:
+class PoolLayer:
     """Max (or average) pooling over ``size`` x ``size`` windows; depth is unchanged."""
+
+    label: ClassVar[str] = "POOL"
 
     size: int = 2
     stride: int | None = None
@@ -61,8 +68,10 @@ class Pool:
 
 
 @dataclass(frozen=True)
-class FC:
+class FCLayer:
     """Fully connected: every output unit sees every input value; output shape (1, 1, units)."""
+
+    label: ClassVar[str] = "FC"
 
     units: int
 
@@ -74,11 +83,11 @@ class FC:
         return dense_params(h * w * c, self.units)
 
 
-Layer = Conv | ReLU | Pool | FC
+LayerSpec = ConvLayer | ReLULayer | PoolLayer | FCLayer
 
 
 @dataclass(frozen=True)
-class Row:
+class ShapeRow:
     """One line of a shape trace."""
 
     layer: str
@@ -86,27 +95,27 @@ class Row:
     params: int
 
 
-def trace(input_shape: Shape, layers: list[Layer]) -> list[Row]:
+def trace(input_shape: Shape, layers: list[LayerSpec]) -> list[ShapeRow]:
     """The output shape and parameter count of every layer, starting with the input itself."""
     if len(input_shape) != 3 or any(int(v) < 1 for v in input_shape):
         raise ValueError(f"input_shape must be (height, width, channels) of positive sizes, got {input_shape!r}")
     shape: Shape = tuple(int(v) for v in input_shape)
-    rows = [Row("INPUT", shape, 0)]
+    rows = [ShapeRow("INPUT", shape, 0)]
     for layer in layers:
-        rows.append(Row(type(layer).__name__.upper(), layer.output(shape), layer.params(shape)))
+        rows.append(ShapeRow(layer.label, layer.output(shape), layer.params(shape)))
         shape = rows[-1].shape
     return rows
 
 
 #: The CIFAR-10 example of the source: [INPUT - CONV - RELU - POOL - FC] on 32x32x3, 12 filters.
-CIFAR10_EXAMPLE: tuple[Shape, list[Layer]] = (
+CIFAR10_EXAMPLE: tuple[Shape, list[LayerSpec]] = (
     (32, 32, 3),
-    [Conv(filters=12, size=3, padding="same"), ReLU(), Pool(2), FC(10)],
+    [ConvLayer(filters=12, size=3, padding="same"), ReLULayer(), PoolLayer(2), FCLayer(10)],
 )
 
 
 def _claims():
-    from cnnbook.errata import Claim
+    from cnnbook.book.errata import Claim
 
     shape_of = lambda layer: next(r.shape for r in trace(*CIFAR10_EXAMPLE) if r.layer == layer)  # noqa: E731
     note = "with 12 filters and 'same' padding, which the source implies but does not state"

@@ -3,7 +3,8 @@
 * Equivariance: :func:`shift` moves an image, and :func:`equivariance_error` measures how far
   "shift, then convolve" is from "convolve, then shift", away from the borders or everywhere;
   :func:`circular_conv2d` (wrap-around padding) makes it exact, a stride breaks it.
-* :func:`max_pool` and :func:`pooled_unchanged` show pooling's approximate invariance.
+* :func:`pooled_unchanged` shows pooling's approximate invariance (with chapter 4's
+  :func:`cnnbook.pooling.max_pool2d`).
 * :func:`conv_matrix` writes a convolution as the (sparse) matrix it is.
 * :func:`locally_connected2d` is a convolution with separate weights at every output position;
   :func:`tile_weights` turns shared weights into that form, so the two agree when the weights do.
@@ -18,8 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from cnnbook.conv import _pair, conv2d, output_size
-from cnnbook.params import conv_params, dense_params, locally_connected_params
+from cnnbook.conv import conv2d, output_size
+from cnnbook.counts import conv_params, dense_params, locally_connected_params
+from cnnbook.pooling import max_pool2d
+from cnnbook.validate import as_pair
 
 
 # --- equivariance and invariance ------------------------------------------------------------------
@@ -91,21 +94,10 @@ def equivariance_error(x: np.ndarray, w: np.ndarray, dy: int, dx: int, stride: i
     return Equivariance(float(diff.max()), interior, float(mask.mean()))
 
 
-def max_pool(x: np.ndarray, size: int = 2, stride: int | None = None) -> np.ndarray:
-    """Max pooling of a 2-D array with ``size x size`` windows (non-overlapping by default)."""
-    x = np.asarray(x, dtype=float)
-    if x.ndim != 2:
-        raise ValueError(f"x must be 2-D (height, width), got shape {x.shape}")
-    stride = stride or size
-    output_size(x.shape[0], size, stride), output_size(x.shape[1], size, stride)  # raise if the window does not fit
-    windows = sliding_window_view(x, (size, size))[::stride, ::stride]
-    return windows.max(axis=(-2, -1))
-
-
 def pooled_unchanged(x: np.ndarray, dy: int, dx: int, size: int = 2, tol: float = 1e-12) -> float:
     """The share of max-pooled values that do not change when ``x`` shifts circularly by ``(dy, dx)``:
     a measure of pooling's (approximate) invariance to small translations."""
-    before, after = max_pool(x, size), max_pool(shift(x, dy, dx, circular=True), size)
+    before, after = max_pool2d(x, size), max_pool2d(shift(x, dy, dx, circular=True), size)
     return float(np.mean(np.abs(before - after) <= tol))
 
 
@@ -165,7 +157,7 @@ def locally_connected2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = Non
     xb = x[None] if single else x
     if w.ndim != 6:
         raise ValueError(f"w must have shape (OH, OW, K, C, kh, kw), got {w.shape}")
-    s, p = _pair(stride, "stride", 1), _pair(padding, "padding", 0)
+    s, p = as_pair(stride, "stride", 1), as_pair(padding, "padding", 0)
     oh_w, ow_w, filters, channels, kh, kw = w.shape
     oh, ow = output_size(xb.shape[2], kh, s[0], p[0]), output_size(xb.shape[3], kw, s[1], p[1])
     if (oh_w, ow_w, channels) != (oh, ow, xb.shape[1]):
@@ -290,7 +282,7 @@ def sharing_experiment(n_train: int, n_test: int = 200, size: int = 12, seed: in
 # --- the DeepFace-style stack of seeds/003 section 5.29 ---------------------------------------
 
 @dataclass(frozen=True)
-class Layer:
+class StackLayer:
     """One layer of a stack: ``kind`` is "conv", "local", "pool" or "fc"."""
 
     name: str
@@ -318,13 +310,13 @@ class StackRow:
 #: padding for the other layers; they are read as stride 1 without padding.
 DEEPFACE_INPUT = (152, 152, 3)
 DEEPFACE = [
-    Layer("C1", "conv", 11, 32), Layer("M2", "pool", 3, stride=2), Layer("C3", "conv", 9, 16),
-    Layer("L4", "local", 9, 16), Layer("L5", "local", 7, 16), Layer("L6", "local", 5, 16),
-    Layer("F7", "fc", 4096), Layer("F8", "fc", 4030),
+    StackLayer("C1", "conv", 11, 32), StackLayer("M2", "pool", 3, stride=2), StackLayer("C3", "conv", 9, 16),
+    StackLayer("L4", "local", 9, 16), StackLayer("L5", "local", 7, 16), StackLayer("L6", "local", 5, 16),
+    StackLayer("F7", "fc", 4096), StackLayer("F8", "fc", 4030),
 ]
 
 
-def trace_stack(input_shape: tuple[int, int, int], layers: list[Layer]) -> list[StackRow]:
+def trace_stack(input_shape: tuple[int, int, int], layers: list[StackLayer]) -> list[StackRow]:
     """Walk ``input_shape`` (height, width, depth) through a stack, counting every layer's parameters."""
     if len(input_shape) != 3 or any(int(v) < 1 for v in input_shape):
         raise ValueError(f"input_shape must be (height, width, depth) of positive sizes, got {input_shape!r}")
@@ -432,7 +424,7 @@ def window_of(example: DepthSliceExample, x: int, y: int, depth: int) -> str:
 
 
 def _claims():
-    from cnnbook.errata import Claim
+    from cnnbook.book.errata import Claim
 
     image = np.random.default_rng(2).normal(size=(12, 12))
     kernel = np.random.default_rng(3).normal(size=(3, 3))

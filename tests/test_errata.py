@@ -1,6 +1,6 @@
 """Every claim of the sources is recomputed; the ones that fail are exactly the known errata."""
 
-from cnnbook.errata import all_claims
+from cnnbook.book.errata import all_claims
 
 #: (source, section) and a phrase of each claim the sources get wrong.
 KNOWN_WRONG = {

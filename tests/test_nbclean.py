@@ -4,7 +4,7 @@ from pathlib import Path
 
 import nbformat
 
-from cnnbook.nbclean import CHECKED, clean, main, problems
+from cnnbook.book.nbclean import CHECKED, clean, main, problems
 
 ROOT = Path(__file__).resolve().parents[1]
 

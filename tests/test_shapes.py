@@ -2,8 +2,8 @@
 
 import pytest
 
-from cnnbook.params import conv_params, dense_params
-from cnnbook.shapes import CIFAR10_EXAMPLE, FC, Conv, Pool, ReLU, trace
+from cnnbook.counts import conv_params, dense_params
+from cnnbook.shapes import CIFAR10_EXAMPLE, ConvLayer, FCLayer, PoolLayer, ReLULayer, trace
 
 
 def test_cifar10_example():
@@ -14,7 +14,7 @@ def test_cifar10_example():
 
 
 def test_valid_conv_and_strided_pool():
-    rows = trace((28, 28, 1), [Conv(20, 5), Pool(2), Conv(40, 5, stride=1), Pool(3, stride=2), ReLU(), FC(100)])
+    rows = trace((28, 28, 1), [ConvLayer(20, 5), PoolLayer(2), ConvLayer(40, 5, stride=1), PoolLayer(3, stride=2), ReLULayer(), FCLayer(100)])
     assert [r.shape for r in rows][1:5] == [(24, 24, 20), (12, 12, 20), (8, 8, 40), (3, 3, 40)]
 
 
@@ -27,4 +27,4 @@ def test_counts():
 
 def test_bad_input_shape():
     with pytest.raises(ValueError, match=r"\(height, width, channels\)"):
-        trace((32, 32), [ReLU()])
+        trace((32, 32), [ReLULayer()])

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from cnnbook.conv import conv2d
+from cnnbook.pooling import max_pool2d
 from cnnbook.sharing import (
-    CS231N_ENTRIES, DEEPFACE, DEEPFACE_INPUT, Layer, circular_conv2d, contraction_flops, conv_matrix,
-    cs231n_example, equivariance_error, explicit_entry, forward_flops, locally_connected2d, max_pool,
+    CS231N_ENTRIES, DEEPFACE, DEEPFACE_INPUT, StackLayer, circular_conv2d, contraction_flops, conv_matrix,
+    cs231n_example, equivariance_error, explicit_entry, forward_flops, locally_connected2d,
     pooled_unchanged, shift, tile_weights, trace_stack, window_of,
 )
 
@@ -47,14 +48,14 @@ def test_circular_conv2d_by_hand():
 
 def test_max_pool_and_invariance():
     x = np.arange(16.0).reshape(4, 4)
-    np.testing.assert_array_equal(max_pool(x), [[5, 7], [13, 15]])
-    np.testing.assert_array_equal(max_pool(x, 3, 1), [[10, 11], [14, 15]])
+    np.testing.assert_array_equal(max_pool2d(x, 2), [[5, 7], [13, 15]])
+    np.testing.assert_array_equal(max_pool2d(x, 3, 1), [[10, 11], [14, 15]])
     # a single bright pixel inside a pooling window: a 1-pixel move within the window changes nothing
     spot = np.zeros((4, 4))
     spot[0, 0] = 1.0
     assert pooled_unchanged(spot, 0, 1) == 1.0 and pooled_unchanged(spot, 0, 2) == 0.5
     with pytest.raises(ValueError, match="spans 5 inputs"):
-        max_pool(np.ones((4, 6)), 5)
+        max_pool2d(np.ones((4, 6)), 5)
 
 
 def test_max_pool_matches_torch():
@@ -62,7 +63,7 @@ def test_max_pool_matches_torch():
     x = np.random.default_rng(3).normal(size=(9, 8))
     for size, stride in [(2, 2), (3, 2), (3, 1)]:
         expected = torch.nn.functional.max_pool2d(torch.tensor(x)[None, None], size, stride)[0, 0].numpy()
-        np.testing.assert_array_equal(max_pool(x, size, stride), expected)
+        np.testing.assert_array_equal(max_pool2d(x, size, stride), expected)
 
 
 def test_conv_matrix():
@@ -122,7 +123,7 @@ def test_locally_connected_matches_torch_unfold():
     (lambda: locally_connected2d(np.ones((1, 5, 5)), np.ones((3, 3, 1, 1, 3, 3)), np.ones(3)), "one bias per output"),
     (lambda: shift(np.ones(3), 1, 0), "at least 2 axes"),
     (lambda: equivariance_error(np.ones((2, 4, 4)), np.ones((3, 3)), 1, 0), "must be 2-D"),
-    (lambda: trace_stack((10, 10, 1), [Layer("X", "dropout")]), "layer kind must be"),
+    (lambda: trace_stack((10, 10, 1), [StackLayer("X", "dropout")]), "layer kind must be"),
     (lambda: forward_flops("dense", (5, 5, 1), 3, 1), "kind must be"),
     (lambda: contraction_flops("ab,bc->ac", (2, 3), (4, 5)), "index 'b' has sizes 3 and 4"),
 ])

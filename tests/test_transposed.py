@@ -1,10 +1,10 @@
-"""conv_transpose2d and cnnbook.upsampling: hand-worked cases, the adjoint identity, and PyTorch."""
+"""conv_transpose2d and cnnbook.transposed: hand-worked cases, the adjoint identity, and PyTorch."""
 
 import numpy as np
 import pytest
 
 from cnnbook.conv import conv2d, conv_transpose2d, transposed_output_size
-from cnnbook.upsampling import (bilinear_upsample, checkerboard_free, conv3d, dilated_kernel, increment, interior,
+from cnnbook.transposed import (bilinear_upsample, checkerboard_free, conv3d, dilated_kernel, increment, interior,
                                 nearest_upsample, overlap_1d, overlap_2d, resize_conv, transposed_pieces,
                                 transposed_via_conv, unevenness, zero_insert)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnbook.data import expand_with_shifts
-from cnnbook.errata import Claim
+from cnnbook.book.errata import Claim
 
 from cnnbook.nn import Flatten, Network
 

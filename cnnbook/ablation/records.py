@@ -12,11 +12,12 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+
+from cnnbook.files import atomic_write
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Where the full run's records are committed.
@@ -39,18 +40,7 @@ def read_record(folder: Path, name: str) -> dict | None:
 
 def write_record(folder: Path, name: str, record: dict) -> Path:
     """Write ``record`` as ``folder/name`` through a temporary file, so a killed run leaves no half-written record."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(record, file, indent=1)
-            file.write("\n")
-        os.replace(temporary, folder / name)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return folder / name
+    return atomic_write(Path(folder) / name, json.dumps(record, indent=1) + "\n")
 
 
 def full_records(folder: Path = FULL_RESULTS) -> dict[int, dict]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 import urllib.request
 from collections.abc import Callable
 from os import PathLike
 from pathlib import Path
 from typing import BinaryIO
+
+from cnnbook.files import atomic_open
 
 from .idx import CorruptFileError
 
@@ -46,20 +46,12 @@ def download_verified(url: str, destination: str | PathLike, md5: str, opener: O
     temporary file is removed and the error raised, so ``destination`` is either absent or right.
     """
     destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
     opener = opener or (lambda address: urllib.request.urlopen(address, timeout=60))
-    handle, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".part", dir=destination.parent)
-    try:
+    with atomic_open(destination) as out, opener(url) as response:
         digest = hashlib.md5()
-        with os.fdopen(handle, "wb") as out, opener(url) as response:
-            for chunk in iter(lambda: response.read(CHUNK), b""):
-                digest.update(chunk)
-                out.write(chunk)
+        for chunk in iter(lambda: response.read(CHUNK), b""):
+            digest.update(chunk)
+            out.write(chunk)
         if digest.hexdigest() != md5:
             raise CorruptFileError(f"{url}: downloaded MD5 is {digest.hexdigest()}, expected {md5}")
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a data file is not secret
-        os.replace(temporary, destination)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
     return destination

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import functools
 import os
-import tempfile
 import zipfile
 from os import PathLike
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+
+from cnnbook.files import atomic_open
 
 from .download import Opener, download_verified, verify_md5
 from .idx import CorruptFileError, read_idx
@@ -150,17 +151,10 @@ def _cache_file() -> Path:
 def _write_cache(arrays: dict[str, np.ndarray], path: Path) -> None:
     """Save the decoded arrays atomically; give up quietly where the folder is not writable."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    except OSError:
-        return
-    try:
-        with os.fdopen(handle, "wb") as out:
+        with atomic_open(path) as out:
             np.savez(out, **arrays)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
     except OSError:
-        Path(temporary).unlink(missing_ok=True)
+        pass
 
 
 @functools.lru_cache(maxsize=2)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cnnbook.params import (
+from cnnbook.counts import (
     ALEXNET_CONV1, EXAMPLE_32x32, LENET_CONV1, conv_flops, conv_output_shape, conv_params, dense_matrix_entries,
     dense_matvec_flops, dense_params, edge_efficiency, layer_counts, locally_connected_params, rounded,
     rounded_down, unshared_conv_params,

@@ -1,10 +1,10 @@
-"""cnnbook.efficient: counts worked by hand, and the operations the counts describe."""
+"""cnnbook.one_by_one: counts worked by hand, and the operations the counts describe."""
 
 import numpy as np
 import pytest
 
 from cnnbook.conv import conv2d
-from cnnbook.efficient import (GOOGLENET_3A, ConvSpec, alexnet_params, bottleneck, conv1x1, depthwise_conv2d,
+from cnnbook.one_by_one import (GOOGLENET_3A, ConvSpec, alexnet_params, bottleneck, conv1x1, depthwise_conv2d,
                                depthwise_separable, depthwise_separable_conv2d, googlenet_depth, googlenet_params,
                                inception, inception_channels, macs, params, pointwise, receptive_field,
                                separable_ratio, spatially_separable, stacked, standard_conv)

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from cnnbook.arithmetic import (
+from cnnbook.padding import (
     analyse, conv2d_mode, conv_input_lengths, conv_output_length, coverage, draw_arithmetic, formula_agrees,
     kernel_span, mode_output_length, pad_amounts, transposed_output_size, unused_inputs,
 )

@@ -4,9 +4,9 @@ Cells tagged ``nbval-check-output`` keep their outputs: they are the expected ou
 ``pytest --nbval-lax`` compares at every test run, and ``--refresh`` regenerates them by
 executing the notebook. Every other output, execution count and editor metadata is removed.
 
-    python -m cnnbook.nbclean notebooks/*.ipynb            # strip
-    python -m cnnbook.nbclean --refresh notebooks/01-*.ipynb  # execute, keep reference outputs
-    python -m cnnbook.nbclean --check notebooks solutions exercises   # what the tests run
+    python -m cnnbook.book.nbclean notebooks/*.ipynb            # strip
+    python -m cnnbook.book.nbclean --refresh notebooks/01-*.ipynb  # execute, keep reference outputs
+    python -m cnnbook.book.nbclean --check notebooks solutions exercises   # what the tests run
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             nbformat.write(clean(nbformat.read(path, as_version=4)), path)
     if args.check and dirty:
-        print(f"{dirty} notebook(s) carry outputs; run: python -m cnnbook.nbclean PATH...", file=sys.stderr)
+        print(f"{dirty} notebook(s) carry outputs; run: python -m cnnbook.book.nbclean PATH...", file=sys.stderr)
     return 1 if dirty else 0
 
 

@@ -1,15 +1,14 @@
 """Every number the source documents state, recomputed.
 
 Each chapter module lists the claims of its sections in a module-level ``CLAIMS`` list of
-:class:`Claim`; :func:`all_claims` collects them from every ``cnnbook`` module, and
+:class:`Claim`; :func:`all_claims` collects them from the modules that the table of chapters
+(:mod:`cnnbook.book.chapters`) names, and
 ``book/errata.md`` renders them as a table at build time. A claim *holds* when the value the
 source states equals the value computed here.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -40,15 +39,10 @@ class Claim:
 
 
 def all_claims() -> list[Claim]:
-    """The claims of every cnnbook module, sorted by source and section."""
-    import cnnbook
+    """The claims of every module a chapter teaches from, sorted by source and section."""
+    from cnnbook.book.chapters import chapter_modules, load
 
-    claims: list[Claim] = []
-    for module in pkgutil.iter_modules(cnnbook.__path__):
-        if module.name.startswith("_"):  # __main__ runs the command line
-            continue
-        loaded = importlib.import_module(f"cnnbook.{module.name}")
-        claims += getattr(loaded, "CLAIMS", [])
+    claims = [claim for module in chapter_modules() for claim in getattr(load(module), "CLAIMS", [])]
     return sorted(claims, key=lambda c: (c.source, [int(p) if p.isdigit() else p for p in c.section.split(".")]))
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from cnnbook.conv import conv2d, conv_transpose2d, output_size, transposed_output_size
+from cnnbook.validate import positive
 
 METHODS = ("nearest", "bilinear")
 
@@ -31,11 +32,6 @@ def _image(x: np.ndarray, what: str = "x") -> np.ndarray:
     return x
 
 
-def _positive(**values: int) -> None:
-    for name, value in values.items():
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
 
 def transposed_pieces(x: np.ndarray, w: np.ndarray, stride: int) -> list[tuple[tuple[int, int], np.ndarray]]:
     """One output-sized array per input pixel ``(i, j)``: the kernel times ``x[i, j]``, placed at ``(i*s, j*s)``.
@@ -43,7 +39,7 @@ def transposed_pieces(x: np.ndarray, w: np.ndarray, stride: int) -> list[tuple[t
     Their sum is ``conv_transpose2d(x, w, stride=stride)`` (no padding): the picture of section 5.19.
     """
     x, w = _image(x), _image(w, "w")
-    _positive(stride=stride)
+    positive(stride=stride)
     kh, kw = w.shape
     shape = ((x.shape[0] - 1) * stride + kh, (x.shape[1] - 1) * stride + kw)
     pieces = []
@@ -57,7 +53,7 @@ def transposed_pieces(x: np.ndarray, w: np.ndarray, stride: int) -> list[tuple[t
 def zero_insert(x: np.ndarray, stride: int) -> np.ndarray:
     """Put ``stride - 1`` zeros between neighbouring pixels: ``(H, W)`` -> ``((H-1)*s + 1, (W-1)*s + 1)``."""
     x = _image(x)
-    _positive(stride=stride)
+    positive(stride=stride)
     out = np.zeros(((x.shape[0] - 1) * stride + 1, (x.shape[1] - 1) * stride + 1))
     out[::stride, ::stride] = x
     return out
@@ -83,13 +79,13 @@ def transposed_via_conv(x: np.ndarray, w: np.ndarray, stride: int = 1, padding: 
 
 def overlap_1d(n: int, k: int, s: int) -> np.ndarray:
     """How many of the ``n`` input pixels write each output pixel of a 1-D transposed convolution (kernel ``k``, stride ``s``)."""
-    _positive(n=n, k=k, s=s)
+    positive(n=n, k=k, s=s)
     return conv_transpose2d(np.ones((1, n)), np.ones((1, k)), stride=(1, s))[0].astype(int)
 
 
 def overlap_2d(n: int, k: int, s: int) -> np.ndarray:
     """The 2-D count for an ``n x n`` input and ``k x k`` kernel: the outer product of the 1-D counts."""
-    _positive(n=n, k=k, s=s)
+    positive(n=n, k=k, s=s)
     return conv_transpose2d(np.ones((n, n)), np.ones((k, k)), stride=s).astype(int)
 
 
@@ -108,7 +104,7 @@ def unevenness(k: int, s: int, dims: int = 1) -> float:
 
     1 means no checkerboard; ``inf`` (``k < s``) means some pixels are never written at all.
     """
-    _positive(k=k, s=s, dims=dims)
+    positive(k=k, s=s, dims=dims)
     if k < s:
         return math.inf
     return (math.ceil(k / s) / (k // s)) ** dims
@@ -116,7 +112,7 @@ def unevenness(k: int, s: int, dims: int = 1) -> float:
 
 def checkerboard_free(k: int, s: int) -> bool:
     """Whether every interior output pixel is written equally often: exactly when ``s`` divides ``k``."""
-    _positive(k=k, s=s)
+    positive(k=k, s=s)
     return k % s == 0
 
 
@@ -126,7 +122,7 @@ def checkerboard_free(k: int, s: int) -> bool:
 def nearest_upsample(x: np.ndarray, scale: int) -> np.ndarray:
     """Repeat every pixel ``scale`` times along both axes."""
     x = _image(x)
-    _positive(scale=scale)
+    positive(scale=scale)
     return np.repeat(np.repeat(x, scale, axis=0), scale, axis=1)
 
 
@@ -148,7 +144,7 @@ def bilinear_upsample(x: np.ndarray, scale: int) -> np.ndarray:
     Bilinear is linear along rows, then along columns: two interpolation matrices.
     """
     x = _image(x)
-    _positive(scale=scale)
+    positive(scale=scale)
     return _bilinear_axis(x.shape[0], scale) @ x @ _bilinear_axis(x.shape[1], scale).T
 
 
@@ -220,7 +216,7 @@ def conv3d(x: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 def _claims():
     from cnnbook.conv import convolve2d
-    from cnnbook.errata import Claim
+    from cnnbook.book.errata import Claim
 
     rng = np.random.default_rng(5)
     x2, w4 = rng.normal(size=(2, 2)), rng.normal(size=(4, 4))

@@ -1,43 +1,28 @@
-"""Parameter counts, computed from shapes (chapters 1, 2 and 5)."""
+"""Counting parameters and operations from shapes: the arithmetic that chapters 1, 2 and 5 share.
+
+Chapter 1 counts a conv layer's and a dense layer's parameters; chapter 2 compares a convolution with
+a locally connected layer (no sharing) and a dense one, and prices the edge-detection example of
+Goodfellow et al.; chapter 5 builds its block counts on :func:`conv_params`.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 
-def _positive(**values: int) -> None:
-    for name, value in values.items():
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+from cnnbook.conv import output_size
+from cnnbook.validate import positive
 
 
 def conv_params(k: int, c_in: int, c_out: int, bias: bool = True) -> int:
     """Weights (and biases) of a conv layer with shared parameters: ``(k*k*c_in + 1) * c_out``."""
-    _positive(k=k, c_in=c_in, c_out=c_out)
+    positive(k=k, c_in=c_in, c_out=c_out)
     return (k * k * c_in + int(bias)) * c_out
 
 
 def dense_params(n_in: int, n_out: int, bias: bool = True) -> int:
     """Weights (and biases) of a fully connected layer: ``(n_in + 1) * n_out``."""
-    _positive(n_in=n_in, n_out=n_out)
+    positive(n_in=n_in, n_out=n_out)
     return (n_in + int(bias)) * n_out
-
-
-def _claims():
-    from cnnbook.errata import Claim
-
-    return [
-        Claim("003", "5.3.4", "a conv layer with I=3 inputs, O=12 outputs and a 3x3 kernel (K=9) has I*O*K parameters",
-              3 * 12 * 9, lambda: conv_params(3, 3, 12),
-              "I*O*K counts the weights only; each of the O filters also has a bias, so it is I*O*K + O"),
-    ]
-
-
-CLAIMS = _claims()
-
-
-# --- Chapter 2: parameter sharing, local connectivity and the cost of a dense layer ---------------
-# (Appended for chapter 2; the functions above are the foundation's.)
-
-from dataclasses import dataclass  # noqa: E402  (kept with the chapter 2 code it serves)
 
 
 def _shape3(shape, name: str = "input_shape") -> tuple[int, int, int]:
@@ -49,17 +34,15 @@ def _shape3(shape, name: str = "input_shape") -> tuple[int, int, int]:
 def locally_connected_params(out_h: int, out_w: int, k: int, c_in: int, c_out: int, bias: bool = True) -> int:
     """A locally connected layer (a convolution *without* sharing): one ``k*k*c_in`` filter and one
     bias for every output unit, ``(k*k*c_in + 1) * out_h * out_w * c_out``."""
-    _positive(out_h=out_h, out_w=out_w, k=k, c_in=c_in, c_out=c_out)
+    positive(out_h=out_h, out_w=out_w, k=k, c_in=c_in, c_out=c_out)
     return (k * k * c_in + int(bias)) * out_h * out_w * c_out
 
 
 def conv_output_shape(input_shape: tuple[int, int, int], k: int, filters: int, stride: int = 1,
                       padding: int = 0) -> tuple[int, int, int]:
     """``(H_out, W_out, K)`` of a conv layer on an ``(H, W, D)`` input: ``(W - F + 2P) // S + 1``, depth K."""
-    from cnnbook.conv import output_size
-
     h, w, _ = _shape3(input_shape)
-    _positive(k=k, filters=filters)
+    positive(k=k, filters=filters)
     return output_size(h, k, stride, padding), output_size(w, k, stride, padding), filters
 
 
@@ -109,19 +92,19 @@ LENET_CONV1 = ((28, 28, 1), 5, 6, 1, 0)  # seeds/001
 def conv_flops(out_h: int, out_w: int, kernel_entries: int) -> int:
     """Floating-point operations of a single-channel convolution: per output value,
     ``kernel_entries`` multiplications and ``kernel_entries - 1`` additions."""
-    _positive(out_h=out_h, out_w=out_w, kernel_entries=kernel_entries)
+    positive(out_h=out_h, out_w=out_w, kernel_entries=kernel_entries)
     return out_h * out_w * (2 * kernel_entries - 1)
 
 
 def dense_matrix_entries(n_in: int, n_out: int) -> int:
     """Entries of the dense matrix that maps ``n_in`` inputs to ``n_out`` outputs."""
-    _positive(n_in=n_in, n_out=n_out)
+    positive(n_in=n_in, n_out=n_out)
     return n_in * n_out
 
 
 def dense_matvec_flops(n_in: int, n_out: int) -> int:
     """Flops of a dense matrix-vector product: ``n_in`` multiplications and ``n_in - 1`` additions per output."""
-    _positive(n_in=n_in, n_out=n_out)
+    positive(n_in=n_in, n_out=n_out)
     return n_out * (2 * n_in - 1)
 
 
@@ -152,7 +135,7 @@ class EdgeEfficiency:
 
 def edge_efficiency(height: int = 280, width: int = 320, kernel_entries: int = 2) -> EdgeEfficiency:
     """The costs of the source's example (a 320-wide, 280-high image; the kernel ``[-1, 1]``)."""
-    _positive(height=height, width=width, kernel_entries=kernel_entries)
+    positive(height=height, width=width, kernel_entries=kernel_entries)
     if kernel_entries > width:
         raise ValueError(f"kernel_entries must be at most the width {width}, got {kernel_entries}")
     out = (height, width - kernel_entries + 1)
@@ -173,15 +156,18 @@ def rounded(value: float, unit: float) -> int:
     return int(round(value / unit) * unit)
 
 
-def _chapter2_claims():
-    from cnnbook.arithmetic import pad_amounts
-    from cnnbook.errata import Claim
+def _claims():
+    from cnnbook.padding import pad_amounts
+    from cnnbook.book.errata import Claim
 
     alex = layer_counts(*ALEXNET_CONV1)
     edge = edge_efficiency()
     full = dense_params(1000 * 1000, 10**6, bias=False)
     local = locally_connected_params(1000, 1000, 10, 1, 1, bias=False)
     return [
+        Claim("003", "5.3.4", "a conv layer with I=3 inputs, O=12 outputs and a 3x3 kernel (K=9) has I*O*K parameters",
+              3 * 12 * 9, lambda: conv_params(3, 3, 12),
+              "I*O*K counts the weights only; each of the O filters also has a bias, so it is I*O*K + O"),
         # seeds/000: the exercise of the self-driving tutorial
         Claim("000", "exercise", "32x32x3 input, 20 filters 8x8x3, stride 2, padding 1: output shape",
               (14, 14, 20), lambda: layer_counts(*EXAMPLE_32x32).output_shape),
@@ -277,4 +263,4 @@ def _chapter2_claims():
     ]
 
 
-CLAIMS = CLAIMS + _chapter2_claims()
+CLAIMS = _claims()

@@ -11,8 +11,8 @@ Everything here works along one axis (a square input and kernel use it twice):
 * :func:`analyse` checks a whole combination ``(n, k, s, p, d)`` and explains what is wrong with it,
   and :func:`draw_arithmetic` draws it like the convolution-arithmetic animations of Dumoulin and Visin.
 
-:func:`cnnbook.conv.output_size` (symmetric padding) is the function the other chapters use; this
-module adds asymmetric padding and the padding modes, and never disagrees with it.
+:func:`conv_output_length` is :func:`cnnbook.conv.output_size`, the formula every chapter uses
+(symmetric or asymmetric padding); this module adds the padding modes and the diagnostics.
 """
 
 from __future__ import annotations
@@ -22,33 +22,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cnnbook.conv import conv2d, transposed_output_size  # transposed sizes live with the operation
+from cnnbook.conv import conv2d, kernel_span, output_size, padding_pair, transposed_output_size
+from cnnbook.validate import check_int
 
 MODES = ("valid", "same", "full")
-
-
-def _check_int(minimum: int, **values: int) -> None:
-    for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
-def kernel_span(k: int, d: int = 1) -> int:
-    """How many input positions a kernel of ``k`` taps with dilation ``d`` spans: ``d (k - 1) + 1``.
-
-    >>> kernel_span(3, d=2)   # a 3x3 kernel with dilation 2 sees a 5x5 patch with 9 weights
-    5
-    """
-    _check_int(1, k=k, d=d)
-    return d * (k - 1) + 1
-
-
-def _padding_pair(p: int | tuple[int, int]) -> tuple[int, int]:
-    pair = (p, p) if isinstance(p, (int, np.integer)) and not isinstance(p, bool) else tuple(p)
-    if len(pair) != 2:
-        raise ValueError(f"p must be an integer or a pair (before, after), got {p!r}")
-    _check_int(0, p_before=pair[0], p_after=pair[1])
-    return int(pair[0]), int(pair[1])
 
 
 def pad_amounts(mode: str, n: int, k: int, s: int = 1, d: int = 1) -> tuple[int, int]:
@@ -64,7 +41,7 @@ def pad_amounts(mode: str, n: int, k: int, s: int = 1, d: int = 1) -> tuple[int,
     >>> pad_amounts("same", 5, 3), pad_amounts("same", 5, 4), pad_amounts("full", 5, 3)
     ((1, 1), (1, 2), (2, 2))
     """
-    _check_int(1, n=n, k=k, s=s, d=d)
+    check_int(1, n=n, k=k, s=s, d=d)
     span = kernel_span(k, d)
     if mode == "valid":
         return 0, 0
@@ -76,20 +53,8 @@ def pad_amounts(mode: str, n: int, k: int, s: int = 1, d: int = 1) -> tuple[int,
     raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
 
 
-def conv_output_length(n: int, k: int, s: int = 1, p: int | tuple[int, int] = 0, d: int = 1) -> int:
-    """Output length of a convolution along one axis: ``floor((n + p_before + p_after - span) / s) + 1``.
-
-    ``p`` is the zero padding on each side, or a pair ``(before, after)`` for asymmetric padding.
-    Raises ``ValueError`` when the dilated kernel does not fit in the padded input.
-    """
-    _check_int(1, n=n, k=k, s=s, d=d)
-    before, after = _padding_pair(p)
-    span = kernel_span(k, d)
-    padded = n + before + after
-    if span > padded:
-        raise ValueError(f"the kernel spans {span} inputs (k={k}, d={d}) but the padded input has only "
-                         f"{padded} (n={n}, p={(before, after)})")
-    return (padded - span) // s + 1
+#: The output length for any padding, stride and dilation: the book's one formula, under the chapter's name.
+conv_output_length = output_size
 
 
 def mode_output_length(n: int, k: int, mode: str = "valid", s: int = 1, d: int = 1) -> int:
@@ -104,8 +69,8 @@ def conv_input_lengths(out: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> 
     There are ``s`` of them (the stride drops up to ``s - 1`` trailing rows), fewer when the smallest
     would be below 1.
     """
-    _check_int(1, out=out, k=k, s=s, d=d)
-    _check_int(0, p=p)
+    check_int(1, out=out, k=k, s=s, d=d)
+    check_int(0, p=p)
     smallest = (out - 1) * s + kernel_span(k, d) - 2 * p
     return [n for n in range(max(smallest, 1), smallest + s) if conv_output_length(n, k, s, p, d) == out]
 
@@ -116,7 +81,7 @@ def coverage(n: int, k: int, s: int = 1, p: int | tuple[int, int] = 0, d: int = 
     Zero marks a row the output never depends on. In 2-D the count of cell ``(i, j)`` is
     ``coverage(rows)[i] * coverage(cols)[j]``.
     """
-    before, _ = _padding_pair(p)
+    before, _ = padding_pair(p)
     out = conv_output_length(n, k, s, p, d)
     taps = (np.arange(out)[:, None] * s + np.arange(k)[None, :] * d).ravel() - before  # input index of each read
     taps = taps[(taps >= 0) & (taps < n)]
@@ -166,8 +131,8 @@ def analyse(n: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> Analysis:
     Arguments that are not integers of the right range still raise ``ValueError``; a kernel that
     does not fit is reported, not raised, so a slider can show it.
     """
-    _check_int(1, n=n, k=k, s=s, d=d)
-    _check_int(0, p=p)
+    check_int(1, n=n, k=k, s=s, d=d)
+    check_int(0, p=p)
     span, padded = kernel_span(k, d), n + 2 * p
     if span > padded:
         problem = f"the kernel spans {span} rows (k={k}, d={d}) but the padded input has only {padded} (n={n}, p={p})"
@@ -289,7 +254,7 @@ def formula_agrees(formula, cases=None) -> bool:
 
 
 def _claims():
-    from cnnbook.errata import Claim
+    from cnnbook.book.errata import Claim
 
     alexnet_as_printed = (227 - 11 + (2 * 0) / 4) + 1  # the printed formula on AlexNet's conv1
     even_same = pad_amounts("same", 5, 4)

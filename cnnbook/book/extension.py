@@ -4,7 +4,7 @@
   declared ``const THEBE_JS_URL`` twice: a JavaScript error on each page. Scripts are de-duplicated.
 * The ipywidgets manager loads its icon fonts relative to the URLs requirejs gives its modules:
   requirejs's ``baseUrl`` is set, page by page, to the book's own ``vendor/`` copy
-  (see :mod:`cnnbook.offline`).
+  (see :mod:`cnnbook.book.offline`).
 * The ipywidgets manager calls MathJax 2's API; a shim maps it to MathJax 3.
 """
 

@@ -4,7 +4,7 @@ A block is a list of :class:`ConvSpec` layers; :func:`params` counts its weights
 and :func:`macs` its multiply-adds for a given output size, so every comparison of the chapter
 (Inception with and without 1x1 reductions, the ResNet bottleneck, depthwise-separable,
 two 3x3 against one 5x5, spatially separable) is one call. Square kernels are counted with
-:func:`cnnbook.params.conv_params`.
+:func:`cnnbook.counts.conv_params`.
 
 Every layer here keeps the height and width ("same" padding, stride 1), as in the blocks the
 chapter compares, so the multiply-adds of a layer are its weights times the output pixels.
@@ -17,13 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnnbook.conv import conv2d
-from cnnbook.params import conv_params, dense_params
+from cnnbook.counts import conv_params, dense_params
+from cnnbook.validate import positive
 
-
-def _positive(**values: int) -> None:
-    for name, value in values.items():
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -41,7 +37,7 @@ class ConvSpec:
     groups: int = 1
 
     def __post_init__(self) -> None:
-        _positive(kh=self.kh, kw=self.kw, c_in=self.c_in, c_out=self.c_out, groups=self.groups)
+        positive(kh=self.kh, kw=self.kw, c_in=self.c_in, c_out=self.c_out, groups=self.groups)
         if self.c_in % self.groups or self.c_out % self.groups:
             raise ValueError(f"groups must divide c_in and c_out, got groups={self.groups}, "
                              f"c_in={self.c_in}, c_out={self.c_out}")
@@ -58,7 +54,7 @@ class ConvSpec:
 
     def macs(self, h: int, w: int) -> int:
         """Multiply-adds for an ``h x w`` output: one per weight per output pixel."""
-        _positive(h=h, w=w)
+        positive(h=h, w=w)
         return self.weights() * h * w
 
 
@@ -107,7 +103,7 @@ def inception(c_in: int, n1x1: int, n3x3: int, n5x5: int, reduce3x3: int | None 
 
 def inception_channels(c_in: int, n1x1: int, n3x3: int, n5x5: int, pool_proj: int | None = None) -> int:
     """Output depth of an Inception module: the branches are concatenated; an unprojected pool keeps ``c_in``."""
-    _positive(c_in=c_in, n1x1=n1x1, n3x3=n3x3, n5x5=n5x5)
+    positive(c_in=c_in, n1x1=n1x1, n3x3=n3x3, n5x5=n5x5)
     return n1x1 + n3x3 + n5x5 + (c_in if pool_proj is None else pool_proj)
 
 
@@ -158,13 +154,13 @@ def depthwise_separable(c_in: int, c_out: int, k: int = 3) -> Block:
 
 def stacked(c: int, k: int = 3, n: int = 2) -> Block:
     """``n`` stacked ``k x k`` convolutions at ``c`` channels (VGG's replacement for one large kernel)."""
-    _positive(n=n)
+    positive(n=n)
     return [ConvSpec(f"{k}x{k} #{i + 1}", k, k, c, c) for i in range(n)]
 
 
 def receptive_field(k: int, n: int = 1) -> int:
     """Side of the input patch that ``n`` stacked ``k x k`` stride-1 convolutions see: ``n*(k-1) + 1``."""
-    _positive(k=k, n=n)
+    positive(k=k, n=n)
     return n * (k - 1) + 1
 
 
@@ -183,7 +179,7 @@ def alternatives(c_in: int, c_out: int, k: int = 3, width: int | None = None) ->
 
     ``width`` is the reduction width of the 1x1-reduced and bottleneck versions (default ``c_in // 4``).
     """
-    _positive(c_in=c_in, c_out=c_out, k=k)
+    positive(c_in=c_in, c_out=c_out, k=k)
     width = max(1, c_in // 4) if width is None else width
     bottle = [ConvSpec("1x1 reduce", 1, 1, c_in, width), ConvSpec(f"{k}x{k}", k, k, width, width),
               ConvSpec("1x1 expand", 1, 1, width, c_out)]
@@ -201,7 +197,7 @@ def alternatives(c_in: int, c_out: int, k: int = 3, width: int | None = None) ->
 
 def separable_ratio(c_out: int, k: int) -> float:
     """Depthwise-separable weights over standard weights: ``1/c_out + 1/k**2`` (any ``c_in``)."""
-    _positive(c_out=c_out, k=k)
+    positive(c_out=c_out, k=k)
     return 1 / c_out + 1 / k**2
 
 
@@ -243,7 +239,7 @@ def depthwise_separable_conv2d(x: np.ndarray, depthwise: np.ndarray, pointwise_w
 
 
 def _claims():
-    from cnnbook.errata import Claim
+    from cnnbook.book.errata import Claim
 
     naive = lambda: inception(192, 64, 128, 32)  # noqa: E731 -- 3a without reductions or projection
     reduced = lambda: inception(192, 64, 128, 32, reduce3x3=96, reduce5x5=16)  # noqa: E731 -- the source's sum

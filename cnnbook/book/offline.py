@@ -6,7 +6,7 @@ pinned npm tarballs (checking their sha512 integrity), extracts the files the bo
 (``html_extra_path``). A failed or corrupt download leaves nothing behind. Not a ``_static/``
 folder: Jupyter Book 1 injects every file there into every page as a script.
 
-    python -m cnnbook.offline          # what `python3 tasks.py book` runs first
+    python -m cnnbook.book.offline          # what `python3 tasks.py book` runs first
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ASSETS = ROOT / "_build" / "assets"  # html_extra_path in _config.yml
 REGISTRY = "https://registry.npmjs.org"
 
