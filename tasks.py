@@ -38,7 +38,7 @@ def run(*command: str | Path, **kwargs) -> None:
 
 def ensure_venv(with_torch: bool = False) -> None:
     """Create .venv and install requirements.txt, unless what it holds is already up to date."""
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 (tasks.py runs on whatever python3 the machine has)
         sys.exit(f"cnnbook needs Python 3.10 or newer; this is {sys.version.split()[0]}")
     wanted = [TORCH] if with_torch else []
     digest = hashlib.sha256(b"".join((ROOT / f).read_bytes() for f in ("requirements.txt", "pyproject.toml")))
@@ -71,8 +71,16 @@ def ensure_ci_browser() -> None:
     if shutil.which("chromium") or not shutil.which("apt-get") or os.geteuid() != 0:
         return
     run("apt-get", "update", "-qq")
-    run("apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium", "fonts-wqy-zenhei",
-        env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    run(
+        "apt-get",
+        "install",
+        "-y",
+        "-qq",
+        "--no-install-recommends",
+        "chromium",
+        "fonts-wqy-zenhei",
+        env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"),
+    )
 
 
 def test() -> None:
@@ -83,8 +91,18 @@ def test() -> None:
     run(PYTHON, "-m", "cnnbook.book.nbclean", "--check", "notebooks", "solutions", "exercises")
     run(PYTHON, "-m", "cnnbook.homework.generate", "--check")
     build_book("-W", "-n", "--keep-going")  # Sphinx warnings and broken references are errors
-    run(PYTHON, "-m", "pytest", "tests", "notebooks", "solutions", "--nbval-lax", "--nbval-cell-timeout=600",
-        "-p", "no:cacheprovider")
+    run(
+        PYTHON,
+        "-m",
+        "pytest",
+        "tests",
+        "notebooks",
+        "solutions",
+        "--nbval-lax",
+        "--nbval-cell-timeout=600",
+        "-p",
+        "no:cacheprovider",
+    )
 
 
 def lab() -> None:

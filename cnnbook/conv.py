@@ -175,7 +175,9 @@ def transposed_output_size(n: int, k: int, s: int = 1, p: int = 0, output_paddin
     check_int(1, n=n, k=k, s=s, d=d)
     check_int(0, p=p, output_padding=output_padding)
     if output_padding >= max(s, d):
-        raise ValueError(f"output_padding must be smaller than the stride ({s}) or the dilation ({d}), got {output_padding}")
+        raise ValueError(
+            f"output_padding must be smaller than the stride ({s}) or the dilation ({d}), got {output_padding}"
+        )
     size = (n - 1) * s - 2 * p + d * (k - 1) + output_padding + 1
     if size < 1:
         raise ValueError(f"padding p={p} crops away the whole output (n={n}, k={k}, s={s}, d={d})")
@@ -225,12 +227,16 @@ def conv_transpose2d(
     kh, kw = wb.shape[-2:]
     oh = transposed_output_size(h, kh, s[0], p[0], op[0])
     ow = transposed_output_size(wd, kw, s[1], p[1], op[1])
-    full = np.zeros((xb.shape[0], wb.shape[1], (h - 1) * s[0] + kh + op[0], (wd - 1) * s[1] + kw + op[1]),
-                    dtype=np.result_type(xb, wb, float))
+    full = np.zeros(
+        (xb.shape[0], wb.shape[1], (h - 1) * s[0] + kh + op[0], (wd - 1) * s[1] + kw + op[1]),
+        dtype=np.result_type(xb, wb, float),
+    )
     for u in range(kh):  # one strided slice per kernel offset: kh*kw adds instead of a loop over inputs
         for v in range(kw):
             stamp = np.tensordot(xb, wb[:, :, u, v], axes=([1], [0]))  # (N, H, W, C_out)
-            full[:, :, u : u + (h - 1) * s[0] + 1 : s[0], v : v + (wd - 1) * s[1] + 1 : s[1]] += np.moveaxis(stamp, -1, 1)
+            full[:, :, u : u + (h - 1) * s[0] + 1 : s[0], v : v + (wd - 1) * s[1] + 1 : s[1]] += np.moveaxis(
+                stamp, -1, 1
+            )
     out = full[:, :, p[0] : p[0] + oh, p[1] : p[1] + ow]
     if bias is not None:
         out = out + bias.reshape(-1, 1, 1)

@@ -92,14 +92,34 @@ def _claims():
     edges = lambda: conv2d(EXAMPLE_IMAGE, VERTICAL_EDGE)  # noqa: E731
     band = lambda: conv2d(step_image(6), VERTICAL_EDGE)  # noqa: E731
     return [
-        Claim("003", "5.2", "the 3x3 vertical-edge filter on the 6x6 example: top-left output", -5, lambda: int(edges()[0, 0])),
+        Claim(
+            "003",
+            "5.2",
+            "the 3x3 vertical-edge filter on the 6x6 example: top-left output",
+            -5,
+            lambda: int(edges()[0, 0]),
+        ),
         Claim("003", "5.2", "the 3x3 filter on the 6x6 image gives an output of size", (4, 4), lambda: edges().shape),
-        Claim("003", "5.2", "on the bright/dark image, windows across the boundary give", 30, lambda: int(band().max())),
-        Claim("003", "5.2", "on the bright/dark image, every other window gives", 0, lambda: int(band()[:, [0, -1]].max())),
-        Claim("003", "5.4.4", "Sobel's kernel is the product of [1,0,-1] and [1,2,1]^T", True,
-              lambda: bool(np.array_equal(SOBEL_VERTICAL, np.outer(SOBEL_SMOOTH, SOBEL_DIFF)))),
-        Claim("003", "5.4.4", "the separable Sobel kernel needs this many parameters instead of 9", 6,
-              lambda: SOBEL_SMOOTH.size + SOBEL_DIFF.size),
+        Claim(
+            "003", "5.2", "on the bright/dark image, windows across the boundary give", 30, lambda: int(band().max())
+        ),
+        Claim(
+            "003", "5.2", "on the bright/dark image, every other window gives", 0, lambda: int(band()[:, [0, -1]].max())
+        ),
+        Claim(
+            "003",
+            "5.4.4",
+            "Sobel's kernel is the product of [1,0,-1] and [1,2,1]^T",
+            True,
+            lambda: bool(np.array_equal(SOBEL_VERTICAL, np.outer(SOBEL_SMOOTH, SOBEL_DIFF))),
+        ),
+        Claim(
+            "003",
+            "5.4.4",
+            "the separable Sobel kernel needs this many parameters instead of 9",
+            6,
+            lambda: SOBEL_SMOOTH.size + SOBEL_DIFF.size,
+        ),
     ]
 
 

@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
 
 @contextmanager
-def atomic_open(path: str | os.PathLike, mode: int = 0o644, *, text: bool = False, fsync: bool = False) -> Iterator[IO]:
+def atomic_open(
+    path: str | os.PathLike,
+    mode: int = 0o644,
+    *,
+    text: bool = False,
+    fsync: bool = False,
+    before_rename: Callable[[Path], None] | None = None,
+) -> Iterator[IO]:
     """Open a temporary file beside ``path``; on a clean exit it is renamed onto ``path``.
 
     On any exception (an interrupted download, a full disk, Ctrl-C) the temporary file is removed
     and the exception raised, so ``path`` is untouched. ``mode`` is the finished file's permission
     (0o600 for a private report); a file already at ``path`` is replaced, never written through.
+    ``before_rename`` is called with the finished temporary file just before the rename (to change
+    its owner, say), so the file never appears at ``path`` without it.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -28,6 +37,8 @@ def atomic_open(path: str | os.PathLike, mode: int = 0o644, *, text: bool = Fals
                 handle.flush()
                 os.fsync(handle.fileno())
         os.chmod(temporary, mode)
+        if before_rename is not None:
+            before_rename(Path(temporary))
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -21,7 +21,6 @@ from cnnbook.counts import conv_params, dense_params
 from cnnbook.validate import positive
 
 
-
 @dataclass(frozen=True)
 class ConvSpec:
     """One conv layer: ``kh x kw`` kernels, ``c_in`` -> ``c_out`` channels, split into ``groups``.
@@ -39,8 +38,9 @@ class ConvSpec:
     def __post_init__(self) -> None:
         positive(kh=self.kh, kw=self.kw, c_in=self.c_in, c_out=self.c_out, groups=self.groups)
         if self.c_in % self.groups or self.c_out % self.groups:
-            raise ValueError(f"groups must divide c_in and c_out, got groups={self.groups}, "
-                             f"c_in={self.c_in}, c_out={self.c_out}")
+            raise ValueError(
+                f"groups must divide c_in and c_out, got groups={self.groups}, c_in={self.c_in}, c_out={self.c_out}"
+            )
 
     def weights(self) -> int:
         """Weights only: ``kh * kw * (c_in / groups) * c_out``."""
@@ -81,8 +81,15 @@ def conv1x1(c_in: int, c_out: int) -> Block:
     return [ConvSpec("1x1 conv", 1, 1, c_in, c_out)]
 
 
-def inception(c_in: int, n1x1: int, n3x3: int, n5x5: int, reduce3x3: int | None = None,
-              reduce5x5: int | None = None, pool_proj: int | None = None) -> Block:
+def inception(
+    c_in: int,
+    n1x1: int,
+    n3x3: int,
+    n5x5: int,
+    reduce3x3: int | None = None,
+    reduce5x5: int | None = None,
+    pool_proj: int | None = None,
+) -> Block:
     """The conv layers of an Inception module (its 3x3 max-pool branch has no parameters).
 
     Without ``reduce3x3``/``reduce5x5`` the 3x3 and 5x5 convolutions read all ``c_in``
@@ -112,10 +119,14 @@ GOOGLENET_3A = dict(c_in=192, n1x1=64, reduce3x3=96, n3x3=128, reduce5x5=16, n5x
 
 #: All nine Inception modules of GoogLeNet: (c_in, 1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool proj).
 GOOGLENET_MODULES = {
-    "3a": (192, 64, 96, 128, 16, 32, 32), "3b": (256, 128, 128, 192, 32, 96, 64),
-    "4a": (480, 192, 96, 208, 16, 48, 64), "4b": (512, 160, 112, 224, 24, 64, 64),
-    "4c": (512, 128, 128, 256, 24, 64, 64), "4d": (512, 112, 144, 288, 32, 64, 64),
-    "4e": (528, 256, 160, 320, 32, 128, 128), "5a": (832, 256, 160, 320, 32, 128, 128),
+    "3a": (192, 64, 96, 128, 16, 32, 32),
+    "3b": (256, 128, 128, 192, 32, 96, 64),
+    "4a": (480, 192, 96, 208, 16, 48, 64),
+    "4b": (512, 160, 112, 224, 24, 64, 64),
+    "4c": (512, 128, 128, 256, 24, 64, 64),
+    "4d": (512, 112, 144, 288, 32, 64, 64),
+    "4e": (528, 256, 160, 320, 32, 128, 128),
+    "5a": (832, 256, 160, 320, 32, 128, 128),
     "5b": (832, 384, 192, 384, 48, 128, 128),
 }
 
@@ -144,7 +155,11 @@ def alexnet_params() -> int:
 
 def bottleneck(c: int, mid: int, k: int = 3) -> Block:
     """ResNet's bottleneck: 1x1 down to ``mid`` channels, ``k x k`` at ``mid``, 1x1 back up to ``c``."""
-    return [ConvSpec("1x1 reduce", 1, 1, c, mid), ConvSpec(f"{k}x{k}", k, k, mid, mid), ConvSpec("1x1 expand", 1, 1, mid, c)]
+    return [
+        ConvSpec("1x1 reduce", 1, 1, c, mid),
+        ConvSpec(f"{k}x{k}", k, k, mid, mid),
+        ConvSpec("1x1 expand", 1, 1, mid, c),
+    ]
 
 
 def depthwise_separable(c_in: int, c_out: int, k: int = 3) -> Block:
@@ -181,8 +196,11 @@ def alternatives(c_in: int, c_out: int, k: int = 3, width: int | None = None) ->
     """
     positive(c_in=c_in, c_out=c_out, k=k)
     width = max(1, c_in // 4) if width is None else width
-    bottle = [ConvSpec("1x1 reduce", 1, 1, c_in, width), ConvSpec(f"{k}x{k}", k, k, width, width),
-              ConvSpec("1x1 expand", 1, 1, width, c_out)]
+    bottle = [
+        ConvSpec("1x1 reduce", 1, 1, c_in, width),
+        ConvSpec(f"{k}x{k}", k, k, width, width),
+        ConvSpec("1x1 expand", 1, 1, width, c_out),
+    ]
     blocks = {
         f"{k}x{k}": standard_conv(c_in, c_out, k),
         f"1x1 ({width}) + {k}x{k}": reduced_conv(c_in, c_out, width, k),
@@ -229,8 +247,9 @@ def depthwise_conv2d(x: np.ndarray, w: np.ndarray, padding: int = 0) -> np.ndarr
     return np.stack([conv2d(x[c], w[c], padding=padding) for c in range(x.shape[0])])
 
 
-def depthwise_separable_conv2d(x: np.ndarray, depthwise: np.ndarray, pointwise_w: np.ndarray,
-                               padding: int = 0) -> np.ndarray:
+def depthwise_separable_conv2d(
+    x: np.ndarray, depthwise: np.ndarray, pointwise_w: np.ndarray, padding: int = 0
+) -> np.ndarray:
     """Depthwise ``(C, k, k)`` kernels, then pointwise ``(K, C)`` mixing: what :func:`depthwise_separable` counts."""
     return pointwise(depthwise_conv2d(x, depthwise, padding), pointwise_w)
 
@@ -253,47 +272,115 @@ def _claims():
     s_w, b_w = params(std(), bias=False), params(bott(), bias=False)
     ds_w, d_w = params(dw_std(), bias=False), params(dw(), bias=False)
     return [
-        Claim("003", "5.8", "GoogLeNet 3a without 1x1 reductions: 1x1x192x64 + 3x3x192x128 + 5x5x192x32 weights",
-              1 * 1 * 192 * 64 + 3 * 3 * 192 * 128 + 5 * 5 * 192 * 32, lambda: params(naive(), bias=False)),
-        Claim("003", "5.8", "GoogLeNet 3a with 96 and 16 1x1 reductions: 1x1x192x64 + (1x1x192x96 + 3x3x96x128) "
-              "+ (1x1x192x16 + 5x5x16x32) weights",
-              1 * 1 * 192 * 64 + (1 * 1 * 192 * 96 + 3 * 3 * 96 * 128) + (1 * 1 * 192 * 16 + 5 * 5 * 16 * 32),
-              lambda: params(reduced(), bias=False)),
-        Claim("003", "5.8", "the reductions cut 3a's weights to about a third", 1 / 3,
-              lambda: params(reduced(), bias=False) / params(naive(), bias=False),
-              f"{r_w:,} / {n_w:,} = {r_w / n_w:.3f}: about two fifths ({n_w / r_w:.1f} times fewer), not a third; "
-              f"with the 32-channel pool projection counted too, {p_w / n_w:.3f}"),
-        Claim("003", "5.8", "without a pool projection, 3a's output grows to this many feature maps", 416,
-              lambda: inception_channels(192, 64, 128, 32)),
-        Claim("003", "5.8", "with a 32-channel 1x1 after the pooling, 3a outputs this many", 256,
-              lambda: inception_channels(192, 64, 128, 32, pool_proj=32)),
-        Claim("003", "5.8", "GoogLeNet has 22 layers", 22, googlenet_depth, "layers with parameters on the deepest path"),
+        Claim(
+            "003",
+            "5.8",
+            "GoogLeNet 3a without 1x1 reductions: 1x1x192x64 + 3x3x192x128 + 5x5x192x32 weights",
+            1 * 1 * 192 * 64 + 3 * 3 * 192 * 128 + 5 * 5 * 192 * 32,
+            lambda: params(naive(), bias=False),
+        ),
+        Claim(
+            "003",
+            "5.8",
+            "GoogLeNet 3a with 96 and 16 1x1 reductions: 1x1x192x64 + (1x1x192x96 + 3x3x96x128) "
+            "+ (1x1x192x16 + 5x5x16x32) weights",
+            1 * 1 * 192 * 64 + (1 * 1 * 192 * 96 + 3 * 3 * 96 * 128) + (1 * 1 * 192 * 16 + 5 * 5 * 16 * 32),
+            lambda: params(reduced(), bias=False),
+        ),
+        Claim(
+            "003",
+            "5.8",
+            "the reductions cut 3a's weights to about a third",
+            1 / 3,
+            lambda: params(reduced(), bias=False) / params(naive(), bias=False),
+            f"{r_w:,} / {n_w:,} = {r_w / n_w:.3f}: about two fifths ({n_w / r_w:.1f} times fewer), not a third; "
+            f"with the 32-channel pool projection counted too, {p_w / n_w:.3f}",
+        ),
+        Claim(
+            "003",
+            "5.8",
+            "without a pool projection, 3a's output grows to this many feature maps",
+            416,
+            lambda: inception_channels(192, 64, 128, 32),
+        ),
+        Claim(
+            "003",
+            "5.8",
+            "with a 32-channel 1x1 after the pooling, 3a outputs this many",
+            256,
+            lambda: inception_channels(192, 64, 128, 32, pool_proj=32),
+        ),
+        Claim(
+            "003", "5.8", "GoogLeNet has 22 layers", 22, googlenet_depth, "layers with parameters on the deepest path"
+        ),
         Claim("003", "5.8", "AlexNet has 8 layers", 8, lambda: len(ALEXNET_CONVS) + len(ALEXNET_DENSE)),
-        Claim("003", "5.8", "GoogLeNet has one twelfth of AlexNet's parameters", 1 / 12,
-              lambda: googlenet_params() / alexnet_params(),
-              "summing both layer tables (weights and biases, GoogLeNet without its training-only auxiliary "
-              f"classifiers): {g:,} against {a:,}, about one ninth (1/{a / g:.1f}); the factor 12 is the "
-              "GoogLeNet paper's own claim, repeated by the source"),
-        Claim("003", "5.10", "two stacked 3x3 kernels (one channel) have 3x3x2+1 parameters", 3 * 3 * 2 + 1,
-              lambda: params(two()),
-              "each of the two layers has its own bias: 2 x (3x3 + 1) = 20, not 19"),
-        Claim("003", "5.10", "one 5x5 kernel (one channel) has 5x5x1+1 parameters", 5 * 5 * 1 + 1, lambda: params(one())),
-        Claim("003", "5.10", "two stacked 3x3 convolutions see as far as one 5x5 (connectivity unchanged)", 5,
-              lambda: receptive_field(3, 2)),
-        Claim("003", "5.12", "256 -> 256 channels with one 3x3 conv: 256x3x3x256 weights", 589_824,
-              lambda: params(std(), bias=False)),
-        Claim("003", "5.12", "256 -> 64 (1x1) -> 64 (3x3) -> 256 (1x1) bottleneck weights", 69_632,
-              lambda: params(bott(), bias=False)),
-        Claim("003", "5.12", "the bottleneck cuts the weights to a ninth", 1 / 9,
-              lambda: params(bott(), bias=False) / params(std(), bias=False),
-              f"{b_w:,} / {s_w:,} = {b_w / s_w:.3f} (1/{s_w / b_w:.1f}): close to a ninth but not a ninth"),
-        Claim("003", "5.13", "3 -> 256 channels with a standard 3x3 conv: 3x3x3x256 weights", 6_912,
-              lambda: params(dw_std(), bias=False)),
+        Claim(
+            "003",
+            "5.8",
+            "GoogLeNet has one twelfth of AlexNet's parameters",
+            1 / 12,
+            lambda: googlenet_params() / alexnet_params(),
+            "summing both layer tables (weights and biases, GoogLeNet without its training-only auxiliary "
+            f"classifiers): {g:,} against {a:,}, about one ninth (1/{a / g:.1f}); the factor 12 is the "
+            "GoogLeNet paper's own claim, repeated by the source",
+        ),
+        Claim(
+            "003",
+            "5.10",
+            "two stacked 3x3 kernels (one channel) have 3x3x2+1 parameters",
+            3 * 3 * 2 + 1,
+            lambda: params(two()),
+            "each of the two layers has its own bias: 2 x (3x3 + 1) = 20, not 19",
+        ),
+        Claim(
+            "003", "5.10", "one 5x5 kernel (one channel) has 5x5x1+1 parameters", 5 * 5 * 1 + 1, lambda: params(one())
+        ),
+        Claim(
+            "003",
+            "5.10",
+            "two stacked 3x3 convolutions see as far as one 5x5 (connectivity unchanged)",
+            5,
+            lambda: receptive_field(3, 2),
+        ),
+        Claim(
+            "003",
+            "5.12",
+            "256 -> 256 channels with one 3x3 conv: 256x3x3x256 weights",
+            589_824,
+            lambda: params(std(), bias=False),
+        ),
+        Claim(
+            "003",
+            "5.12",
+            "256 -> 64 (1x1) -> 64 (3x3) -> 256 (1x1) bottleneck weights",
+            69_632,
+            lambda: params(bott(), bias=False),
+        ),
+        Claim(
+            "003",
+            "5.12",
+            "the bottleneck cuts the weights to a ninth",
+            1 / 9,
+            lambda: params(bott(), bias=False) / params(std(), bias=False),
+            f"{b_w:,} / {s_w:,} = {b_w / s_w:.3f} (1/{s_w / b_w:.1f}): close to a ninth but not a ninth",
+        ),
+        Claim(
+            "003",
+            "5.13",
+            "3 -> 256 channels with a standard 3x3 conv: 3x3x3x256 weights",
+            6_912,
+            lambda: params(dw_std(), bias=False),
+        ),
         Claim("003", "5.13", "depthwise 3x3x3 then pointwise 3x1x1x256 weights", 795, lambda: params(dw(), bias=False)),
-        Claim("003", "5.13", "depthwise-separable cuts the weights to a ninth", 1 / 9,
-              lambda: params(dw(), bias=False) / params(dw_std(), bias=False),
-              f"{d_w:,} / {ds_w:,} = {d_w / ds_w:.3f} (1/{ds_w / d_w:.1f}); in general the ratio is "
-              "1/c_out + 1/k^2 = 1/256 + 1/9, a little more than a ninth"),
+        Claim(
+            "003",
+            "5.13",
+            "depthwise-separable cuts the weights to a ninth",
+            1 / 9,
+            lambda: params(dw(), bias=False) / params(dw_std(), bias=False),
+            f"{d_w:,} / {ds_w:,} = {d_w / ds_w:.3f} (1/{ds_w / d_w:.1f}); in general the ratio is "
+            "1/c_out + 1/k^2 = 1/256 + 1/9, a little more than a ninth",
+        ),
     ]
 
 

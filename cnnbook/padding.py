@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cnnbook.conv import conv2d, kernel_span, output_size, padding_pair, transposed_output_size
+from cnnbook.conv import conv2d, kernel_span, output_size, padding_pair
+from cnnbook.conv import transposed_output_size as transposed_output_size  # chapter 3 teaches it too
 from cnnbook.validate import check_int
 
 MODES = ("valid", "same", "full")
@@ -144,8 +145,10 @@ def analyse(n: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> Analysis:
     trailing = [r for r in unused if r > last_read]
     between = [r for r in unused if r <= last_read]
     if trailing:
-        problems.append(f"input rows/columns {_rows(trailing)} lie past the last window (the stride {s} does not "
-                        f"fit: {(padded - span) % s} padded row(s) left over)")
+        problems.append(
+            f"input rows/columns {_rows(trailing)} lie past the last window (the stride {s} does not "
+            f"fit: {(padded - span) % s} padded row(s) left over)"
+        )
     if between:
         gap = f"dilation {d} skips them" if d > 1 else f"the stride {s} is longer than the kernel span {span}"
         problems.append(f"input rows/columns {_rows(between)} fall between the kernel's taps ({gap})")
@@ -205,34 +208,58 @@ def draw_arithmetic(n: int, k: int, s: int = 1, p: int = 0, d: int = 1, position
             y = size - 1 - r
             if inside:
                 never = (r - p) in unused or (c - p) in unused
-                ax.add_patch(Rectangle((c, y), 1, 1, facecolor="#f4b6b6" if never else "#bcd7f0",
-                                       edgecolor="#4a6f8f", linewidth=0.8))
+                ax.add_patch(
+                    Rectangle(
+                        (c, y), 1, 1, facecolor="#f4b6b6" if never else "#bcd7f0", edgecolor="#4a6f8f", linewidth=0.8
+                    )
+                )
                 if never:
                     ax.plot([c + 0.2, c + 0.8], [y + 0.2, y + 0.8], color="#b22222", linewidth=1)
                     ax.plot([c + 0.2, c + 0.8], [y + 0.8, y + 0.2], color="#b22222", linewidth=1)
             else:
-                ax.add_patch(Rectangle((c, y), 1, 1, facecolor="white", edgecolor="#999999",
-                                       linewidth=0.8, linestyle="--"))
+                ax.add_patch(
+                    Rectangle((c, y), 1, 1, facecolor="white", edgecolor="#999999", linewidth=0.8, linestyle="--")
+                )
             if (r, c) in taps:
                 ax.add_patch(Rectangle((c + 0.12, y + 0.12), 0.76, 0.76, facecolor="#1f3b73", alpha=0.85))
     if info.valid:
         top, left = i * s, j * s  # the receptive field's outline
-        ax.add_patch(Rectangle((left, size - top - info.span), info.span, info.span, fill=False,
-                               edgecolor="#1f3b73", linewidth=2.2))
+        ax.add_patch(
+            Rectangle(
+                (left, size - top - info.span), info.span, info.span, fill=False, edgecolor="#1f3b73", linewidth=2.2
+            )
+        )
         gap = 2.0
         x0 = size + gap
         offset = (size - info.output) / 2
         for r in range(info.output):
             for c in range(info.output):
                 here = (r, c) == (i, j)
-                ax.add_patch(Rectangle((x0 + c, offset + info.output - 1 - r), 1, 1,
-                                       facecolor="#2e8b57" if here else "#cdeccd", edgecolor="#2f6f4f"))
-        ax.annotate("", xy=(x0 - 0.2, size / 2), xytext=(size + 0.2, size / 2),
-                    arrowprops=dict(arrowstyle="->", color="#555555"))
+                ax.add_patch(
+                    Rectangle(
+                        (x0 + c, offset + info.output - 1 - r),
+                        1,
+                        1,
+                        facecolor="#2e8b57" if here else "#cdeccd",
+                        edgecolor="#2f6f4f",
+                    )
+                )
+        ax.annotate(
+            "",
+            xy=(x0 - 0.2, size / 2),
+            xytext=(size + 0.2, size / 2),
+            arrowprops=dict(arrowstyle="->", color="#555555"),
+        )
         ax.set_xlim(-0.5, x0 + info.output + 0.5)
         ax.text(size / 2, -0.8, f"input {n}x{n}, padding {p}", ha="center", va="top", fontsize=10)
-        ax.text(x0 + info.output / 2, offset - 0.8, f"output {info.output}x{info.output}", ha="center",
-                va="top", fontsize=10)
+        ax.text(
+            x0 + info.output / 2,
+            offset - 0.8,
+            f"output {info.output}x{info.output}",
+            ha="center",
+            va="top",
+            fontsize=10,
+        )
     else:
         ax.set_xlim(-0.5, size + 0.5)
         ax.text(size / 2, -0.8, f"input {n}x{n}, padding {p}", ha="center", va="top", fontsize=10)
@@ -245,11 +272,18 @@ def draw_arithmetic(n: int, k: int, s: int = 1, p: int = 0, d: int = 1, position
 
 # --- formulas stated by the sources, checked against conv_output_length ---------------------------
 
+
 def formula_agrees(formula, cases=None) -> bool:
     """Whether ``formula(n, k, s, p)`` gives :func:`conv_output_length` on every case where the
     stride fits exactly (``s`` divides ``n + 2p - k``), the cases the sources' formulas are meant for."""
-    cases = cases or [(n, k, s, p) for n in range(1, 16) for k in range(1, 8) for s in range(1, 5)
-                      for p in range(0, 4) if k <= n + 2 * p and (n + 2 * p - k) % s == 0]
+    cases = cases or [
+        (n, k, s, p)
+        for n in range(1, 16)
+        for k in range(1, 8)
+        for s in range(1, 5)
+        for p in range(0, 4)
+        if k <= n + 2 * p and (n + 2 * p - k) % s == 0
+    ]
     return all(math.isclose(formula(n, k, s, p), conv_output_length(n, k, s, p)) for n, k, s, p in cases)
 
 
@@ -261,56 +295,137 @@ def _claims():
     literal_valid = (8 - 3) / 2 + 1
     return [
         # seeds/000: padding and dimensionality
-        Claim("000", "padding", "a 3x3 filter, stride 1, on a 5x5 grid fits 3 positions each way: output size", 3,
-              lambda: conv_output_length(5, 3)),
-        Claim("000", "padding", "a border of zeros expands the 5x5 input to", 7,
-              lambda: 5 + sum(pad_amounts("same", 5, 3))),
+        Claim(
+            "000",
+            "padding",
+            "a 3x3 filter, stride 1, on a 5x5 grid fits 3 positions each way: output size",
+            3,
+            lambda: conv_output_length(5, 3),
+        ),
+        Claim(
+            "000",
+            "padding",
+            "a border of zeros expands the 5x5 input to",
+            7,
+            lambda: 5 + sum(pad_amounts("same", 5, 3)),
+        ),
         Claim("000", "padding", "and the next layer is again 5x5", 5, lambda: conv_output_length(5, 3, p=1)),
-        Claim("000", "dimensionality", "W_out = (W - F + 2P)/S + 1 gives the output width", True,
-              lambda: formula_agrees(lambda n, k, s, p: (n - k + 2 * p) / s + 1),
-              "holds when S divides W - F + 2P; otherwise libraries take the floor (chapter 3)"),
+        Claim(
+            "000",
+            "dimensionality",
+            "W_out = (W - F + 2P)/S + 1 gives the output width",
+            True,
+            lambda: formula_agrees(lambda n, k, s, p: (n - k + 2 * p) / s + 1),
+            "holds when S divides W - F + 2P; otherwise libraries take the floor (chapter 3)",
+        ),
         # seeds/001: the formula of step 1, as printed
-        Claim("001", "AlexNet", "output width = (input width - filter size + (2 * padding)/stride) + 1", True,
-              lambda: formula_agrees(lambda n, k, s, p: (n - k + (2 * p) / s) + 1),
-              "misplaced parentheses: as printed it divides only the padding by the stride, and gives "
-              f"{alexnet_as_printed:g} for AlexNet's conv1 instead of {conv_output_length(227, 11, 4)}; it is "
-              "(W - F + 2P)/S + 1, which the article's own worked numbers use"),
+        Claim(
+            "001",
+            "AlexNet",
+            "output width = (input width - filter size + (2 * padding)/stride) + 1",
+            True,
+            lambda: formula_agrees(lambda n, k, s, p: (n - k + (2 * p) / s) + 1),
+            "misplaced parentheses: as printed it divides only the padding by the stride, and gives "
+            f"{alexnet_as_printed:g} for AlexNet's conv1 instead of {conv_output_length(227, 11, 4)}; it is "
+            "(W - F + 2P)/S + 1, which the article's own worked numbers use",
+        ),
         # seeds/003 5.3: basic definitions
-        Claim("003", "5.3.3", "a (half) padded convolution keeps the output size equal to the input's: 3x3 "
-              "kernel on 32x32", 32, lambda: conv_output_length(32, 3, p=1),
-              "half padding is p = (k-1)/2 for odd k; an even kernel needs one more zero on one side"),
-        Claim("003", "5.3.3", "without padding a kernel larger than 1 loses border rows: 3x3 on 32x32 gives",
-              30, lambda: conv_output_length(32, 3),
-              "the source states no size; the 32x32 example is the book's"),
-        Claim("003", "5.3.2", "stride 2 downsamples like 2x2 max pooling: a 3x3 kernel, padding 1, on 32x32 gives",
-              16, lambda: conv_output_length(32, 3, s=2, p=1),
-              "the source states no size; the 32x32 example is the book's (2x2 pooling also gives 16)"),
+        Claim(
+            "003",
+            "5.3.3",
+            "a (half) padded convolution keeps the output size equal to the input's: 3x3 kernel on 32x32",
+            32,
+            lambda: conv_output_length(32, 3, p=1),
+            "half padding is p = (k-1)/2 for odd k; an even kernel needs one more zero on one side",
+        ),
+        Claim(
+            "003",
+            "5.3.3",
+            "without padding a kernel larger than 1 loses border rows: 3x3 on 32x32 gives",
+            30,
+            lambda: conv_output_length(32, 3),
+            "the source states no size; the 32x32 example is the book's",
+        ),
+        Claim(
+            "003",
+            "5.3.2",
+            "stride 2 downsamples like 2x2 max pooling: a 3x3 kernel, padding 1, on 32x32 gives",
+            16,
+            lambda: conv_output_length(32, 3, s=2, p=1),
+            "the source states no size; the 32x32 example is the book's (2x2 pooling also gives 16)",
+        ),
         # seeds/003 5.14: narrow and wide convolution
-        Claim("003", "5.14.1", "full ('wide') padding adds filter - 1 zeros on each side: a 3-tap filter gets", 2,
-              lambda: pad_amounts("full", 7, 3)[0]),
-        Claim("003", "5.14.1", "so the output is larger than the input: 7 inputs, 3-tap filter", 9,
-              lambda: mode_output_length(7, 3, "full"), "the source gives no sizes; 7 and 3 are the book's"),
-        Claim("003", "5.14.1", "a narrow convolution reads edge inputs fewer times: the corner of a 7x7 input, "
-              "3x3 kernel, is read (times)", 1, lambda: int(coverage(7, 3)[0] ** 2),
-              "the source says so without numbers; counted here"),
-        Claim("003", "5.14.1", "... and its centre (times)", 9, lambda: int(coverage(7, 3)[3] ** 2),
-              "the source says so without numbers; counted here"),
+        Claim(
+            "003",
+            "5.14.1",
+            "full ('wide') padding adds filter - 1 zeros on each side: a 3-tap filter gets",
+            2,
+            lambda: pad_amounts("full", 7, 3)[0],
+        ),
+        Claim(
+            "003",
+            "5.14.1",
+            "so the output is larger than the input: 7 inputs, 3-tap filter",
+            9,
+            lambda: mode_output_length(7, 3, "full"),
+            "the source gives no sizes; 7 and 3 are the book's",
+        ),
+        Claim(
+            "003",
+            "5.14.1",
+            "a narrow convolution reads edge inputs fewer times: the corner of a 7x7 input, "
+            "3x3 kernel, is read (times)",
+            1,
+            lambda: int(coverage(7, 3)[0] ** 2),
+            "the source says so without numbers; counted here",
+        ),
+        Claim(
+            "003",
+            "5.14.1",
+            "... and its centre (times)",
+            9,
+            lambda: int(coverage(7, 3)[3] ** 2),
+            "the source says so without numbers; counted here",
+        ),
         # seeds/003 5.20: full, same, valid
-        Claim("003", "5.20.1", "full: a 2x2 image and a 3x3 kernel give a 4x4 result", 4,
-              lambda: mode_output_length(2, 3, "full")),
-        Claim("003", "5.20.1", "as in 1-D: a full convolution of lengths n1 and n2 has n1 + n2 - 1 values "
-              "(n1 = 2, n2 = 3)", 4, lambda: len(np.convolve(np.ones(2), np.ones(3), mode="full"))),
-        Claim("003", "5.20.2", "full, stride 1: N1 + N2 - 1 (N1 = 5, N2 = 3)", 7,
-              lambda: mode_output_length(5, 3, "full")),
-        Claim("003", "5.20.2", "same, stride 1: N1 (N1 = 5, N2 = 4, an even kernel)", 5,
-              lambda: mode_output_length(5, 4, "same"),
-              f"holds, but an even kernel needs asymmetric padding ({even_same[0]} zero before, {even_same[1]} "
-              "after here)"),
-        Claim("003", "5.20.2", "valid, stride S: (N1 - N2)/S + 1", True,
-              lambda: formula_agrees(lambda n, k, s, p: (n - k) / s + 1, [(n, k, s, 0) for n in range(1, 16)
-                                     for k in range(1, n + 1) for s in range(1, 5) if (n - k) % s == 0]),
-              "holds when S divides N1 - N2; otherwise it is floor((N1 - N2)/S) + 1 (N1 = 8, N2 = 3, S = 2 "
-              f"gives {conv_output_length(8, 3, 2)}, not {literal_valid:g}): the last rows are never used"),
+        Claim(
+            "003",
+            "5.20.1",
+            "full: a 2x2 image and a 3x3 kernel give a 4x4 result",
+            4,
+            lambda: mode_output_length(2, 3, "full"),
+        ),
+        Claim(
+            "003",
+            "5.20.1",
+            "as in 1-D: a full convolution of lengths n1 and n2 has n1 + n2 - 1 values (n1 = 2, n2 = 3)",
+            4,
+            lambda: len(np.convolve(np.ones(2), np.ones(3), mode="full")),
+        ),
+        Claim(
+            "003", "5.20.2", "full, stride 1: N1 + N2 - 1 (N1 = 5, N2 = 3)", 7, lambda: mode_output_length(5, 3, "full")
+        ),
+        Claim(
+            "003",
+            "5.20.2",
+            "same, stride 1: N1 (N1 = 5, N2 = 4, an even kernel)",
+            5,
+            lambda: mode_output_length(5, 4, "same"),
+            f"holds, but an even kernel needs asymmetric padding ({even_same[0]} zero before, {even_same[1]} "
+            "after here)",
+        ),
+        Claim(
+            "003",
+            "5.20.2",
+            "valid, stride S: (N1 - N2)/S + 1",
+            True,
+            lambda: formula_agrees(
+                lambda n, k, s, p: (n - k) / s + 1,
+                [(n, k, s, 0) for n in range(1, 16) for k in range(1, n + 1) for s in range(1, 5) if (n - k) % s == 0],
+            ),
+            "holds when S divides N1 - N2; otherwise it is floor((N1 - N2)/S) + 1 (N1 = 8, N2 = 3, S = 2 "
+            f"gives {conv_output_length(8, 3, 2)}, not {literal_valid:g}): the last rows are never used",
+        ),
     ]
 
 

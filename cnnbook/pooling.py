@@ -16,7 +16,7 @@ every channel is pooled on its own, so the depth never changes.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -62,7 +62,9 @@ def _windows(xb: np.ndarray, k, s, p, out_hw, fill: float) -> np.ndarray:
     return windows[:, :, : (out_hw[0] - 1) * s[0] + 1 : s[0], : (out_hw[1] - 1) * s[1] + 1 : s[1]]
 
 
-def pool_output_shape(shape: Sequence[int], size: Pair, stride: Pair | None = None, padding: Pair = 0) -> tuple[int, ...]:
+def pool_output_shape(
+    shape: Sequence[int], size: Pair, stride: Pair | None = None, padding: Pair = 0
+) -> tuple[int, ...]:
     """The shape pooling gives an input of ``shape``: height and width shrink, every other axis stays."""
     dummy = np.empty(tuple(shape[-2:]))
     _, _, _, (oh, ow) = _geometry(dummy, size, stride, padding)
@@ -118,7 +120,7 @@ def max_pool2d_backward(
 def avg_pool2d_backward(
     grad_out: np.ndarray, input_shape: Sequence[int], size: Pair, stride: Pair | None = None, padding: Pair = 0
 ) -> np.ndarray:
-    """Gradient of :func:`avg_pool2d`: each output's gradient, divided by the window area, to every cell of its window."""
+    """Gradient of :func:`avg_pool2d`: each output's gradient, divided by the window area, to every cell of it."""
     input_shape = tuple(int(v) for v in input_shape)
     xb, drop = _as_nchw(np.empty(input_shape), "input_shape")
     k, s, p, out_hw = _geometry(xb, size, stride, padding)
@@ -212,8 +214,16 @@ def draw_spp_level(ax, a: int, n: int, rule: str = "adaptive", title: str | None
     for bi, (r0, r1) in enumerate(bins):
         for bj, (c0, c1) in enumerate(bins):
             inset = 0.08 + 0.06 * ((bi + bj) % 2)
-            ax.add_patch(Rectangle((c0 - 0.5 + inset, r0 - 0.5 + inset), c1 - c0 - 2 * inset, r1 - r0 - 2 * inset,
-                                   fill=False, edgecolor=edges[(bi + 2 * bj) % 4], linewidth=1.6))
+            ax.add_patch(
+                Rectangle(
+                    (c0 - 0.5 + inset, r0 - 0.5 + inset),
+                    c1 - c0 - 2 * inset,
+                    r1 - r0 - 2 * inset,
+                    fill=False,
+                    edgecolor=edges[(bi + 2 * bj) % 4],
+                    linewidth=1.6,
+                )
+            )
     ax.set_xticks(range(a))
     ax.set_yticks(range(a))
     ax.tick_params(labelsize=6)
@@ -261,8 +271,8 @@ def spatial_pyramid_pool(
 
 
 def _claims():
-    from cnnbook.conv import conv2d
     from cnnbook.book.errata import Claim
+    from cnnbook.conv import conv2d
 
     conv5 = np.random.default_rng(0).normal(size=(256, 13, 13))  # AlexNet/ZF conv5: 256 maps of 13x13
     rng = np.random.default_rng(1)
@@ -270,44 +280,111 @@ def _claims():
     one_hot[3, 7] = 1.0  # a lone 1 among zeros pools to 1/(window area)
     shrink = lambda n, k, s: output_size(n, k, s) ** 2 / n**2  # noqa: E731 -- area kept by pooling
     return [
-        Claim("003", "5.7.1", "general pooling, sizeX = stride (2 and 2): windows do not overlap, each cell is pooled once", 1,
-              lambda: int(pool_coverage(12, 2, 2).max())),
-        Claim("003", "5.7.2", "overlapping pooling, sizeX > stride (3 and 2): some cells are pooled twice", 2,
-              lambda: int(pool_coverage(13, 3, 2).max())),
-        Claim("003", "5.7.3", "SPP levels 1x1, 2x2 and 4x4 give this many bins", 21,
-              lambda: spatial_pyramid_pool(conv5).size // 256),
-        Claim("003", "5.7.3", "with conv5's 256 filters, each bin is a feature of this many dimensions", 256,
-              lambda: spatial_pyramid_pool(conv5, levels=(1,)).size),
-        Claim("003", "5.7.3", "the 13x13 conv5 map (the source's figure): the window/stride rule pools every cell "
-              "at levels 1, 2 and 4", True, lambda: not any(uncovered(13, n, "sppnet") for n in (1, 2, 4)),
-              "implied: the source raises the problem only for 14x14"),
+        Claim(
+            "003",
+            "5.7.1",
+            "general pooling, sizeX = stride (2 and 2): windows do not overlap, each cell is pooled once",
+            1,
+            lambda: int(pool_coverage(12, 2, 2).max()),
+        ),
+        Claim(
+            "003",
+            "5.7.2",
+            "overlapping pooling, sizeX > stride (3 and 2): some cells are pooled twice",
+            2,
+            lambda: int(pool_coverage(13, 3, 2).max()),
+        ),
+        Claim(
+            "003",
+            "5.7.3",
+            "SPP levels 1x1, 2x2 and 4x4 give this many bins",
+            21,
+            lambda: spatial_pyramid_pool(conv5).size // 256,
+        ),
+        Claim(
+            "003",
+            "5.7.3",
+            "with conv5's 256 filters, each bin is a feature of this many dimensions",
+            256,
+            lambda: spatial_pyramid_pool(conv5, levels=(1,)).size,
+        ),
+        Claim(
+            "003",
+            "5.7.3",
+            "the 13x13 conv5 map (the source's figure): the window/stride rule pools every cell at levels 1, 2 and 4",
+            True,
+            lambda: not any(uncovered(13, n, "sppnet") for n in (1, 2, 4)),
+            "implied: the source raises the problem only for 14x14",
+        ),
         Claim("003", "5.7.3", "14x14 map, [pool1x1]: sizeX = stride", (14, 14), lambda: spp_window_stride(14, 1)),
         Claim("003", "5.7.3", "14x14 map, [pool2x2]: sizeX = stride", (7, 7), lambda: spp_window_stride(14, 2)),
-        Claim("003", "5.7.3", "14x14 map, [pool4x4]: sizeX = 5, stride = 4", (5, 4), lambda: spp_window_stride(14, 4),
-              "the source's own rule gives ceil(14/4) = 4 and floor(14/4) = 3; 5 and 4 are ceil(14/3) and "
-              "floor(14/3), the numbers of a 3x3 level (SPP-net's own pyramid has one); with window 5 and stride 4 "
-              "only 3 windows fit in 14, not 4"),
-        Claim("003", "5.7.3", "14x14 map, [pool4x4]: the last row and column (index 13) are never pooled", [13],
-              lambda: uncovered(14, 4, "sppnet"),
-              "holds with the rule's window 4 and stride 3 (and with the 3x3 level's 5 and 4 as well)"),
+        Claim(
+            "003",
+            "5.7.3",
+            "14x14 map, [pool4x4]: sizeX = 5, stride = 4",
+            (5, 4),
+            lambda: spp_window_stride(14, 4),
+            "the source's own rule gives ceil(14/4) = 4 and floor(14/4) = 3; 5 and 4 are ceil(14/3) and "
+            "floor(14/3), the numbers of a 3x3 level (SPP-net's own pyramid has one); with window 5 and stride 4 "
+            "only 3 windows fit in 14, not 4",
+        ),
+        Claim(
+            "003",
+            "5.7.3",
+            "14x14 map, [pool4x4]: the last row and column (index 13) are never pooled",
+            [13],
+            lambda: uncovered(14, 4, "sppnet"),
+            "holds with the rule's window 4 and stride 3 (and with the 3x3 level's 5 and 4 as well)",
+        ),
         Claim("003", "5.9", "8x8 patches of a 96x96 image: positions (1,1) to (89,89)", 89, lambda: output_size(96, 8)),
-        Claim("003", "5.9", "100 hidden units give 100 sets of 89x89 convolved features", (100, 89, 89),
-              lambda: conv2d(rng.normal(size=(1, 96, 96)), rng.normal(size=(100, 1, 8, 8))).shape),
-        Claim("003", "5.9", "20x20 matrix, 10x10 mean pooling: each output averages this many values", 100,
-              lambda: int(round(1 / avg_pool2d(one_hot, 10)[0, 0]))),
-        Claim("003", "5.9", "20x20 matrix, 10x10 pooling: the pooled matrix (in the source's figure)", (2, 2),
-              lambda: avg_pool2d(np.ones((20, 20)), 10).shape),
-        Claim("003", "5.9", "pooling keeps the depth (256 maps in, 256 out)", 256,
-              lambda: max_pool2d(conv5, 2).shape[0]),
-        Claim("003", "5.18", "2x2 average pooling = sum of each 2x2 region divided by", 4,
-              lambda: int(round(np.sum(conv5[0, :2, :2]) / avg_pool2d(conv5[0], 2)[0, 0]))),
-        Claim("003", "5.18", "2x2 window, stride 2: the map shrinks to 1/4 (of its area, 224x224 -> 112x112)", 0.25,
-              lambda: shrink(224, 2, 2)),
-        Claim("003", "5.18", "3x3 window, stride 2: also 1/4 (AlexNet's pooling, 55x55 -> 27x27)", 0.25,
-              lambda: shrink(55, 3, 2),
-              "only roughly: without padding a 3x3 window with stride 2 leaves floor((n-3)/2)+1 positions, "
-              f"{output_size(55, 3, 2)} of 55 ({shrink(55, 3, 2):.3f} of the area); exactly 1/4 needs an even n and "
-              "1 pixel of padding"),
+        Claim(
+            "003",
+            "5.9",
+            "100 hidden units give 100 sets of 89x89 convolved features",
+            (100, 89, 89),
+            lambda: conv2d(rng.normal(size=(1, 96, 96)), rng.normal(size=(100, 1, 8, 8))).shape,
+        ),
+        Claim(
+            "003",
+            "5.9",
+            "20x20 matrix, 10x10 mean pooling: each output averages this many values",
+            100,
+            lambda: int(round(1 / avg_pool2d(one_hot, 10)[0, 0])),
+        ),
+        Claim(
+            "003",
+            "5.9",
+            "20x20 matrix, 10x10 pooling: the pooled matrix (in the source's figure)",
+            (2, 2),
+            lambda: avg_pool2d(np.ones((20, 20)), 10).shape,
+        ),
+        Claim(
+            "003", "5.9", "pooling keeps the depth (256 maps in, 256 out)", 256, lambda: max_pool2d(conv5, 2).shape[0]
+        ),
+        Claim(
+            "003",
+            "5.18",
+            "2x2 average pooling = sum of each 2x2 region divided by",
+            4,
+            lambda: int(round(np.sum(conv5[0, :2, :2]) / avg_pool2d(conv5[0], 2)[0, 0])),
+        ),
+        Claim(
+            "003",
+            "5.18",
+            "2x2 window, stride 2: the map shrinks to 1/4 (of its area, 224x224 -> 112x112)",
+            0.25,
+            lambda: shrink(224, 2, 2),
+        ),
+        Claim(
+            "003",
+            "5.18",
+            "3x3 window, stride 2: also 1/4 (AlexNet's pooling, 55x55 -> 27x27)",
+            0.25,
+            lambda: shrink(55, 3, 2),
+            "only roughly: without padding a 3x3 window with stride 2 leaves floor((n-3)/2)+1 positions, "
+            f"{output_size(55, 3, 2)} of 55 ({shrink(55, 3, 2):.3f} of the area); exactly 1/4 needs an even n and "
+            "1 pixel of padding",
+        ),
     ]
 
 

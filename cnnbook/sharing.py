@@ -24,8 +24,8 @@ from cnnbook.counts import conv_params, dense_params, locally_connected_params
 from cnnbook.pooling import max_pool2d
 from cnnbook.validate import as_pair
 
-
 # --- equivariance and invariance ------------------------------------------------------------------
+
 
 def shift(x: np.ndarray, dy: int, dx: int, circular: bool = False) -> np.ndarray:
     """``x`` moved ``dy`` rows down and ``dx`` columns right (negative: up/left) along its last two axes.
@@ -66,8 +66,9 @@ class Equivariance:
     interior_fraction: float  # the share of outputs counted as interior
 
 
-def equivariance_error(x: np.ndarray, w: np.ndarray, dy: int, dx: int, stride: int = 1,
-                       circular: bool = False) -> Equivariance:
+def equivariance_error(
+    x: np.ndarray, w: np.ndarray, dy: int, dx: int, stride: int = 1, circular: bool = False
+) -> Equivariance:
     """Compare "shift by (dy, dx), then convolve" with "convolve, then shift the output by (dy, dx) / stride".
 
     With stride ``s`` the output can only move by whole output pixels, so the shift must be a
@@ -79,6 +80,7 @@ def equivariance_error(x: np.ndarray, w: np.ndarray, dy: int, dx: int, stride: i
     x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)
     if x.ndim != 2 or w.ndim != 2:
         raise ValueError(f"x and w must be 2-D (height, width), got shapes {x.shape} and {w.shape}")
+
     def conv(image):
         return circular_conv2d(image, w, stride) if circular else conv2d(image, w, stride=stride)
 
@@ -102,6 +104,7 @@ def pooled_unchanged(x: np.ndarray, dy: int, dx: int, size: int = 2, tol: float 
 
 
 # --- a convolution is a sparse matrix ------------------------------------------------------------
+
 
 def conv_matrix(shape: tuple[int, int], kernel: np.ndarray, sparse: bool = False):
     """The matrix ``M`` with ``M @ x.ravel() == conv2d(x, kernel).ravel()`` for images of ``shape``
@@ -141,8 +144,9 @@ CONV_SPEC = "ncijuv,kcuv->nkij"  # one filter bank for all positions (i, j)
 LOCAL_SPEC = "ncijuv,ijkcuv->nkij"  # a filter bank per position (i, j): what locally_connected2d computes
 
 
-def locally_connected2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride: int = 1,
-                        padding: int = 0) -> np.ndarray:
+def locally_connected2d(
+    x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride: int = 1, padding: int = 0
+) -> np.ndarray:
     """A convolution whose weights differ at every output position ("Local-Conv", unshared).
 
     ``x`` has shape ``(C, H, W)`` or ``(N, C, H, W)``; ``w`` has shape ``(OH, OW, K, C, kh, kw)``, one
@@ -161,10 +165,12 @@ def locally_connected2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = Non
     oh_w, ow_w, filters, channels, kh, kw = w.shape
     oh, ow = output_size(xb.shape[2], kh, s[0], p[0]), output_size(xb.shape[3], kw, s[1], p[1])
     if (oh_w, ow_w, channels) != (oh, ow, xb.shape[1]):
-        raise ValueError(f"w must have shape ({oh}, {ow}, K, {xb.shape[1]}, {kh}, {kw}) for an input of shape "
-                         f"{x.shape} (one filter bank per output position), got {w.shape}")
+        raise ValueError(
+            f"w must have shape ({oh}, {ow}, K, {xb.shape[1]}, {kh}, {kw}) for an input of shape "
+            f"{x.shape} (one filter bank per output position), got {w.shape}"
+        )
     xp = np.pad(xb, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])))
-    windows = sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::s[0], ::s[1]][:, :, :oh, :ow]
+    windows = sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, :: s[0], :: s[1]][:, :, :oh, :ow]
     out = np.einsum(LOCAL_SPEC, windows, w)
     if b is not None:
         b = np.asarray(b, dtype=float)
@@ -270,16 +276,29 @@ def sharing_experiment(n_train: int, n_test: int = 200, size: int = 12, seed: in
     for task in train_y:
         shared = fit_shared(train_x, train_y[task], 3)
         local = fit_local(train_x, train_y[task], 3)
-        rows.append(FitResult(task, "shared (convolution)", shared.size,
-                              rms(apply_shared(train_x, shared), train_y[task]),
-                              rms(apply_shared(test_x, shared), test_y[task])))
-        rows.append(FitResult(task, "unshared (locally connected)", local.size,
-                              rms(apply_local(train_x, local), train_y[task]),
-                              rms(apply_local(test_x, local), test_y[task])))
+        rows.append(
+            FitResult(
+                task,
+                "shared (convolution)",
+                shared.size,
+                rms(apply_shared(train_x, shared), train_y[task]),
+                rms(apply_shared(test_x, shared), test_y[task]),
+            )
+        )
+        rows.append(
+            FitResult(
+                task,
+                "unshared (locally connected)",
+                local.size,
+                rms(apply_local(train_x, local), train_y[task]),
+                rms(apply_local(test_x, local), test_y[task]),
+            )
+        )
     return rows
 
 
 # --- the DeepFace-style stack of seeds/003 section 5.29 ---------------------------------------
+
 
 @dataclass(frozen=True)
 class StackLayer:
@@ -310,9 +329,14 @@ class StackRow:
 #: padding for the other layers; they are read as stride 1 without padding.
 DEEPFACE_INPUT = (152, 152, 3)
 DEEPFACE = [
-    StackLayer("C1", "conv", 11, 32), StackLayer("M2", "pool", 3, stride=2), StackLayer("C3", "conv", 9, 16),
-    StackLayer("L4", "local", 9, 16), StackLayer("L5", "local", 7, 16), StackLayer("L6", "local", 5, 16),
-    StackLayer("F7", "fc", 4096), StackLayer("F8", "fc", 4030),
+    StackLayer("C1", "conv", 11, 32),
+    StackLayer("M2", "pool", 3, stride=2),
+    StackLayer("C3", "conv", 9, 16),
+    StackLayer("L4", "local", 9, 16),
+    StackLayer("L5", "local", 7, 16),
+    StackLayer("L6", "local", 5, 16),
+    StackLayer("F7", "fc", 4096),
+    StackLayer("F8", "fc", 4030),
 ]
 
 
@@ -373,9 +397,16 @@ def forward_flops(kind: str, input_shape: tuple[int, int, int], k: int, filters:
 
 #: The entries the source writes out: V index (x, y, depth slice) -> the window of X it sums over.
 CS231N_ENTRIES = {
-    (0, 0, 0): "X[:5,:5,:]", (1, 0, 0): "X[2:7,:5,:]", (2, 0, 0): "X[4:9,:5,:]", (3, 0, 0): "X[6:11,:5,:]",
-    (0, 0, 1): "X[:5,:5,:]", (1, 0, 1): "X[2:7,:5,:]", (2, 0, 1): "X[4:9,:5,:]", (3, 0, 1): "X[6:11,:5,:]",
-    (0, 1, 1): "X[:5,2:7,:]", (2, 3, 1): "X[4:9,6:11,:]",
+    (0, 0, 0): "X[:5,:5,:]",
+    (1, 0, 0): "X[2:7,:5,:]",
+    (2, 0, 0): "X[4:9,:5,:]",
+    (3, 0, 0): "X[6:11,:5,:]",
+    (0, 0, 1): "X[:5,:5,:]",
+    (1, 0, 1): "X[2:7,:5,:]",
+    (2, 0, 1): "X[4:9,:5,:]",
+    (3, 0, 1): "X[6:11,:5,:]",
+    (0, 1, 1): "X[:5,2:7,:]",
+    (2, 3, 1): "X[4:9,6:11,:]",
 }
 
 
@@ -431,29 +462,54 @@ def _claims():
     deepface = {row.name: row for row in trace_stack(DEEPFACE_INPUT, DEEPFACE)}
     example = cs231n_example()
     claims = [
-        Claim("002", "2.12", "shifting the image right by l pixels and convolving equals convolving and then "
-              "shifting (largest difference away from the borders, l = 3)", 0.0,
-              lambda: equivariance_error(image, kernel, 0, 3).interior,
-              "holds; the source writes the shifted image as I'(x, y) = I(x-1, y), a typo for I(x-l, y)"),
-        Claim("003", "5.16", "output depth = number of filters: weight_variable([5,5,1,32]) gives a depth of", 32,
-              lambda: conv2d(np.zeros((1, 28, 28)), np.zeros((32, 1, 5, 5))).shape[0],
-              "the 28x28 one-channel input is the book's choice; any input size gives the same depth"),
-        Claim("004", "sharing", "output width and height: (11 - 5)/2 + 1", 4,
-              lambda: cs231n_example().V.shape[0]),
-        Claim("004", "sharing", "W0 has shape (5, 5, 4): filter size 5, input depth 4", (5, 5, 4),
-              lambda: cs231n_example().W[0].shape),
+        Claim(
+            "002",
+            "2.12",
+            "shifting the image right by l pixels and convolving equals convolving and then "
+            "shifting (largest difference away from the borders, l = 3)",
+            0.0,
+            lambda: equivariance_error(image, kernel, 0, 3).interior,
+            "holds; the source writes the shifted image as I'(x, y) = I(x-1, y), a typo for I(x-l, y)",
+        ),
+        Claim(
+            "003",
+            "5.16",
+            "output depth = number of filters: weight_variable([5,5,1,32]) gives a depth of",
+            32,
+            lambda: conv2d(np.zeros((1, 28, 28)), np.zeros((32, 1, 5, 5))).shape[0],
+            "the 28x28 one-channel input is the book's choice; any input size gives the same depth",
+        ),
+        Claim("004", "sharing", "output width and height: (11 - 5)/2 + 1", 4, lambda: cs231n_example().V.shape[0]),
+        Claim(
+            "004",
+            "sharing",
+            "W0 has shape (5, 5, 4): filter size 5, input depth 4",
+            (5, 5, 4),
+            lambda: cs231n_example().W[0].shape,
+        ),
     ]
     for (x, y, depth), window in CS231N_ENTRIES.items():
-        claims.append(Claim("004", "sharing",
-                            f"V[{x},{y},{depth}] = np.sum({window} * W{depth}) + b{depth}: the window",
-                            window, lambda x=x, y=y, depth=depth: window_of(example, x, y, depth)))
+        claims.append(
+            Claim(
+                "004",
+                "sharing",
+                f"V[{x},{y},{depth}] = np.sum({window} * W{depth}) + b{depth}: the window",
+                window,
+                lambda x=x, y=y, depth=depth: window_of(example, x, y, depth),
+            )
+        )
     l4_input = next(row.shape for row in trace_stack(DEEPFACE_INPUT, DEEPFACE[:3]) if row.name == "C3")
     claims += [
-        Claim("003", "5.29", "unshared kernels add no computation to the forward pass: L4's flops relative to a "
-              "shared convolution of the same shape", 1.0,
-              lambda: forward_flops("local", l4_input, 9, 16) / forward_flops("conv", l4_input, 9, 16),
-              "holds: the forward cost depends on the shapes only; what grows is the number of parameters "
-              f"({deepface['L4'].params_unshared:,} instead of {deepface['L4'].params_shared:,} for L4)"),
+        Claim(
+            "003",
+            "5.29",
+            "unshared kernels add no computation to the forward pass: L4's flops relative to a "
+            "shared convolution of the same shape",
+            1.0,
+            lambda: forward_flops("local", l4_input, 9, 16) / forward_flops("conv", l4_input, 9, 16),
+            "holds: the forward cost depends on the shapes only; what grows is the number of parameters "
+            f"({deepface['L4'].params_unshared:,} instead of {deepface['L4'].params_shared:,} for L4)",
+        ),
     ]
     return claims
 

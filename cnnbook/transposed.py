@@ -32,7 +32,6 @@ def _image(x: np.ndarray, what: str = "x") -> np.ndarray:
     return x
 
 
-
 def transposed_pieces(x: np.ndarray, w: np.ndarray, stride: int) -> list[tuple[tuple[int, int], np.ndarray]]:
     """One output-sized array per input pixel ``(i, j)``: the kernel times ``x[i, j]``, placed at ``(i*s, j*s)``.
 
@@ -60,7 +59,9 @@ def zero_insert(x: np.ndarray, stride: int) -> np.ndarray:
 
 
 def transposed_via_conv(x: np.ndarray, w: np.ndarray, stride: int = 1, padding: int = 0) -> np.ndarray:
-    """The transposed convolution as an ordinary one: insert zeros, pad ``k-1-p``, convolve with the kernel rotated 180 degrees.
+    """The transposed convolution as an ordinary one.
+
+    Insert zeros, pad ``k-1-p``, and convolve with the kernel rotated 180 degrees.
 
     Section 5.19's "upsample 3x3 to 7x7, then a valid 3x3 convolution gives 5x5" is this with
     stride 2 and padding 1. It does the work of :func:`cnnbook.conv.conv_transpose2d` with many
@@ -78,7 +79,10 @@ def transposed_via_conv(x: np.ndarray, w: np.ndarray, stride: int = 1, padding: 
 
 
 def overlap_1d(n: int, k: int, s: int) -> np.ndarray:
-    """How many of the ``n`` input pixels write each output pixel of a 1-D transposed convolution (kernel ``k``, stride ``s``)."""
+    """How many of the ``n`` input pixels write each output pixel of a 1-D transposed convolution.
+
+    ``k`` is the kernel length, ``s`` the stride.
+    """
     positive(n=n, k=k, s=s)
     return conv_transpose2d(np.ones((1, n)), np.ones((1, k)), stride=(1, s))[0].astype(int)
 
@@ -192,7 +196,7 @@ def increment(x: np.ndarray, method: str = "nearest") -> np.ndarray:
 
 
 def dilated_kernel(w: np.ndarray, d: int) -> np.ndarray:
-    """The ``k x k`` kernel spread out with ``d - 1`` zeros between taps: the ``d*(k-1)+1`` window a dilated conv sees."""
+    """The ``k x k`` kernel with ``d - 1`` zeros between taps: the ``d*(k-1)+1`` window a dilated conv sees."""
     return zero_insert(w, d)
 
 
@@ -204,7 +208,9 @@ def conv3d(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """
     x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)
     if x.ndim != 4 or w.ndim != 5 or w.shape[1] != x.shape[0]:
-        raise ValueError(f"x must be (C, D, H, W) and w (K, C, kd, kh, kw) with the same C, got {x.shape} and {w.shape}")
+        raise ValueError(
+            f"x must be (C, D, H, W) and w (K, C, kd, kh, kw) with the same C, got {x.shape} and {w.shape}"
+        )
     for axis in range(3):
         output_size(x.shape[1 + axis], w.shape[2 + axis])  # raises a clear error when a kernel is too big
     windows = sliding_window_view(x, w.shape[2:], axis=(1, 2, 3))  # (C, D', H', W', kd, kh, kw)
@@ -215,8 +221,8 @@ def conv3d(x: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def _claims():
-    from cnnbook.conv import convolve2d
     from cnnbook.book.errata import Claim
+    from cnnbook.conv import convolve2d
 
     rng = np.random.default_rng(5)
     x2, w4 = rng.normal(size=(2, 2)), rng.normal(size=(4, 4))
@@ -224,57 +230,180 @@ def _claims():
     column = rng.normal(size=(6, 1))
     zeros_of = lambda x: np.pad(x[:, None, :], ((0, 0), (0, 1), (0, 0))).reshape(-1, x.shape[1])  # noqa: E731
     return [
-        Claim("003", "5.4.2", "a 3x3 kernel with dilation rate 2 sees as far as a 5x5", 5, lambda: dilated_kernel(w3, 2).shape[0]),
-        Claim("003", "5.4.2", "a 3x3 kernel with dilation rate 2 uses only this many parameters", 9, lambda: int(np.count_nonzero(dilated_kernel(np.ones((3, 3)), 2)))),
-        Claim("003", "5.4.3", "a 5x5 image, 3x3 kernel, stride 2, no padding: the output is 2x2", (2, 2),
-              lambda: conv2d(rng.normal(size=(5, 5)), w3, stride=2).shape),
-        Claim("003", "5.4.3", "going back, each input pixel produces this many values", 9,
-              lambda: int(np.count_nonzero(transposed_pieces(np.ones((2, 2)), np.ones((3, 3)), 2)[0][1]))),
-        Claim("003", "5.4.3", "the transposed convolution restores a 5x5 image", (5, 5),
-              lambda: conv_transpose2d(rng.normal(size=(2, 2)), w3, stride=2).shape),
-        Claim("003", "5.6", "a multi-channel 2D convolution with 1 filter outputs this many channels", 1,
-              lambda: conv2d(rng.normal(size=(3, 6, 6)), rng.normal(size=(1, 3, 3, 3))).shape[0]),
-        Claim("003", "5.6", "a 3D convolution of 3 channels with 1 filter outputs one 3-D map", (1, 4, 4, 4),
-              lambda: conv3d(rng.normal(size=(3, 6, 6, 6)), rng.normal(size=(1, 3, 3, 3, 3))).shape,
-              "the output's size (a 6x6x6 input, 3x3x3 kernel) is this book's example"),
-        Claim("003", "5.19.1", "convolution rotates the kernel by 180 degrees before sliding it", True,
-              lambda: bool(np.allclose(convolve2d(x3, w3, padding=1), conv2d(x3, np.rot90(w3, 2), padding=1)))),
-        Claim("003", "5.19.2", "a pooling layer halves the image (2x2, stride 2; 224 -> 112)", 112, lambda: output_size(224, 2, 2)),
-        Claim("003", "5.19.2", "FCN's coarse output is 1/32 of the image: five halvings, 224 -> 7", 32,
-              lambda: 224 // _halve(224, 5)),
-        Claim("003", "5.19.2", "3x3 image upsampled (zeros inserted, padded) to 7x7", (7, 7),
-              lambda: np.pad(zero_insert(x3, 2), 1).shape),
-        Claim("003", "5.19.2", "the 7x7 upsampled image, valid 3x3 convolution with stride 1: 5x5", (5, 5),
-              lambda: conv2d(np.pad(zero_insert(x3, 2), 1), w3).shape),
-        Claim("003", "5.19.2", "upsample-then-convolve is a transposed convolution (stride 2, padding 1, kernel rotated)", True,
-              lambda: bool(np.allclose(transposed_via_conv(x3, w3, 2, 1), conv_transpose2d(x3, w3, stride=2, padding=1)))),
-        Claim("003", "5.19.2", "input 2x2, kernel 4x4, stride 3: output 7x7", (7, 7),
-              lambda: conv_transpose2d(x2, w4, stride=3).shape),
-        Claim("003", "5.19.2", "each pixel's full convolution is 1+4-1 = 4 wide", 4,
-              lambda: int(np.count_nonzero(np.any(transposed_pieces(np.ones((2, 2)), np.ones((4, 4)), 3)[0][1], axis=0)))),
+        Claim(
+            "003",
+            "5.4.2",
+            "a 3x3 kernel with dilation rate 2 sees as far as a 5x5",
+            5,
+            lambda: dilated_kernel(w3, 2).shape[0],
+        ),
+        Claim(
+            "003",
+            "5.4.2",
+            "a 3x3 kernel with dilation rate 2 uses only this many parameters",
+            9,
+            lambda: int(np.count_nonzero(dilated_kernel(np.ones((3, 3)), 2))),
+        ),
+        Claim(
+            "003",
+            "5.4.3",
+            "a 5x5 image, 3x3 kernel, stride 2, no padding: the output is 2x2",
+            (2, 2),
+            lambda: conv2d(rng.normal(size=(5, 5)), w3, stride=2).shape,
+        ),
+        Claim(
+            "003",
+            "5.4.3",
+            "going back, each input pixel produces this many values",
+            9,
+            lambda: int(np.count_nonzero(transposed_pieces(np.ones((2, 2)), np.ones((3, 3)), 2)[0][1])),
+        ),
+        Claim(
+            "003",
+            "5.4.3",
+            "the transposed convolution restores a 5x5 image",
+            (5, 5),
+            lambda: conv_transpose2d(rng.normal(size=(2, 2)), w3, stride=2).shape,
+        ),
+        Claim(
+            "003",
+            "5.6",
+            "a multi-channel 2D convolution with 1 filter outputs this many channels",
+            1,
+            lambda: conv2d(rng.normal(size=(3, 6, 6)), rng.normal(size=(1, 3, 3, 3))).shape[0],
+        ),
+        Claim(
+            "003",
+            "5.6",
+            "a 3D convolution of 3 channels with 1 filter outputs one 3-D map",
+            (1, 4, 4, 4),
+            lambda: conv3d(rng.normal(size=(3, 6, 6, 6)), rng.normal(size=(1, 3, 3, 3, 3))).shape,
+            "the output's size (a 6x6x6 input, 3x3x3 kernel) is this book's example",
+        ),
+        Claim(
+            "003",
+            "5.19.1",
+            "convolution rotates the kernel by 180 degrees before sliding it",
+            True,
+            lambda: bool(np.allclose(convolve2d(x3, w3, padding=1), conv2d(x3, np.rot90(w3, 2), padding=1))),
+        ),
+        Claim(
+            "003",
+            "5.19.2",
+            "a pooling layer halves the image (2x2, stride 2; 224 -> 112)",
+            112,
+            lambda: output_size(224, 2, 2),
+        ),
+        Claim(
+            "003",
+            "5.19.2",
+            "FCN's coarse output is 1/32 of the image: five halvings, 224 -> 7",
+            32,
+            lambda: 224 // _halve(224, 5),
+        ),
+        Claim(
+            "003",
+            "5.19.2",
+            "3x3 image upsampled (zeros inserted, padded) to 7x7",
+            (7, 7),
+            lambda: np.pad(zero_insert(x3, 2), 1).shape,
+        ),
+        Claim(
+            "003",
+            "5.19.2",
+            "the 7x7 upsampled image, valid 3x3 convolution with stride 1: 5x5",
+            (5, 5),
+            lambda: conv2d(np.pad(zero_insert(x3, 2), 1), w3).shape,
+        ),
+        Claim(
+            "003",
+            "5.19.2",
+            "upsample-then-convolve is a transposed convolution (stride 2, padding 1, kernel rotated)",
+            True,
+            lambda: bool(np.allclose(transposed_via_conv(x3, w3, 2, 1), conv_transpose2d(x3, w3, stride=2, padding=1))),
+        ),
+        Claim(
+            "003",
+            "5.19.2",
+            "input 2x2, kernel 4x4, stride 3: output 7x7",
+            (7, 7),
+            lambda: conv_transpose2d(x2, w4, stride=3).shape,
+        ),
+        Claim(
+            "003",
+            "5.19.2",
+            "each pixel's full convolution is 1+4-1 = 4 wide",
+            4,
+            lambda: int(np.count_nonzero(np.any(transposed_pieces(np.ones((2, 2)), np.ones((4, 4)), 3)[0][1], axis=0))),
+        ),
         Claim("003", "5.19.2", "4 input pixels give 4 such 4x4 maps", 4, lambda: len(transposed_pieces(x2, w4, 3))),
-        Claim("003", "5.19.2", "output row 1, column 4 = red map (1,4) + green map (1,1)", True,
-              lambda: bool(np.isclose(conv_transpose2d(x2, w4, stride=3)[0, 3], x2[0, 0] * w4[0, 3] + x2[0, 1] * w4[0, 0]))),
+        Claim(
+            "003",
+            "5.19.2",
+            "output row 1, column 4 = red map (1,4) + green map (1,1)",
+            True,
+            lambda: bool(
+                np.isclose(conv_transpose2d(x2, w4, stride=3)[0, 3], x2[0, 0] * w4[0, 3] + x2[0, 1] * w4[0, 0])
+            ),
+        ),
         Claim("003", "5.19.2", "out = (in - 1) * s + k: (2 - 1) * 3 + 4", 7, lambda: transposed_output_size(2, 4, 3)),
-        Claim("003", "5.22.1", "stride 2, size 3, 1D: some outputs get twice as many inputs as others", 2.0,
-              lambda: float(interior(overlap_1d(8, 3, 2), 3, 2).max() / interior(overlap_1d(8, 3, 2), 3, 2).min()),
-              "the source's translation says the output is twice the input; Odena et al. (distill.pub) mean the "
-              "uneven overlap, computed here"),
-        Claim("003", "5.22.1", "stride 2, size 3, 2D: the unevenness is squared, a factor of four", 4.0,
-              lambda: float(interior(overlap_2d(8, 3, 2), 3, 2).max() / interior(overlap_2d(8, 3, 2), 3, 2).min())),
-        Claim("003", "5.22.1", "stride 2, size 3: the output is twice the input's size (1D; 4 times the area in 2D)", 2.0,
-              lambda: conv_transpose2d(np.ones((1, 8)), np.ones((1, 3)), stride=(1, 2), padding=(0, 1),
-                                       output_padding=(0, 1)).shape[1] / 8,
-              "exactly 2n with padding 1 and output padding 1, as generators use it; 2n + 1 without"),
-        Claim("003", "5.22.2", "a kernel size divisible by the stride avoids uneven overlap (size 4, stride 2)", True,
-              lambda: bool(np.ptp(interior(overlap_2d(8, 4, 2), 4, 2)) == 0)),
-        Claim("003", "5.22.2", "nearest-neighbour resize: the increment image is the original shifted down 1 row", True,
-              lambda: bool(np.array_equal(increment(column, "nearest"), np.roll(zeros_of(column), 1, axis=0)))),
-        Claim("003", "5.22.2", "bilinear resize: the increment is 1/2 the original shifted down 1 row + 1/2 shifted up 1 row",
-              True, lambda: bool(np.allclose(increment(column, "bilinear"),
-                                             0.5 * np.roll(zeros_of(column), 1, axis=0) + 0.5 * np.roll(zeros_of(column), -1, axis=0))),
-              "with the rows read as a ring, as the source says for the nearest case; at the last row, true "
-              "bilinear resizing repeats the edge instead"),
+        Claim(
+            "003",
+            "5.22.1",
+            "stride 2, size 3, 1D: some outputs get twice as many inputs as others",
+            2.0,
+            lambda: float(interior(overlap_1d(8, 3, 2), 3, 2).max() / interior(overlap_1d(8, 3, 2), 3, 2).min()),
+            "the source's translation says the output is twice the input; Odena et al. (distill.pub) mean the "
+            "uneven overlap, computed here",
+        ),
+        Claim(
+            "003",
+            "5.22.1",
+            "stride 2, size 3, 2D: the unevenness is squared, a factor of four",
+            4.0,
+            lambda: float(interior(overlap_2d(8, 3, 2), 3, 2).max() / interior(overlap_2d(8, 3, 2), 3, 2).min()),
+        ),
+        Claim(
+            "003",
+            "5.22.1",
+            "stride 2, size 3: the output is twice the input's size (1D; 4 times the area in 2D)",
+            2.0,
+            lambda: (
+                conv_transpose2d(
+                    np.ones((1, 8)), np.ones((1, 3)), stride=(1, 2), padding=(0, 1), output_padding=(0, 1)
+                ).shape[1]
+                / 8
+            ),
+            "exactly 2n with padding 1 and output padding 1, as generators use it; 2n + 1 without",
+        ),
+        Claim(
+            "003",
+            "5.22.2",
+            "a kernel size divisible by the stride avoids uneven overlap (size 4, stride 2)",
+            True,
+            lambda: bool(np.ptp(interior(overlap_2d(8, 4, 2), 4, 2)) == 0),
+        ),
+        Claim(
+            "003",
+            "5.22.2",
+            "nearest-neighbour resize: the increment image is the original shifted down 1 row",
+            True,
+            lambda: bool(np.array_equal(increment(column, "nearest"), np.roll(zeros_of(column), 1, axis=0))),
+        ),
+        Claim(
+            "003",
+            "5.22.2",
+            "bilinear resize: the increment is 1/2 the original shifted down 1 row + 1/2 shifted up 1 row",
+            True,
+            lambda: bool(
+                np.allclose(
+                    increment(column, "bilinear"),
+                    0.5 * np.roll(zeros_of(column), 1, axis=0) + 0.5 * np.roll(zeros_of(column), -1, axis=0),
+                )
+            ),
+            "with the rows read as a ring, as the source says for the nearest case; at the last row, true "
+            "bilinear resizing repeats the edge instead",
+        ),
     ]
 
 

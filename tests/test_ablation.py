@@ -8,10 +8,21 @@ import numpy as np
 import pytest
 
 from cnnbook.ablation import (
-    FULL, FULL_RESULTS, ROWS, Data, Mode, Schedule, full_records, pieces, predictions_array, read_record, row,
-    run_ladder, write_record,
+    FULL,
+    FULL_RESULTS,
+    ROWS,
+    Data,
+    Mode,
+    Schedule,
+    full_records,
+    pieces,
+    predictions_array,
+    read_record,
+    row,
+    run_ladder,
+    runner,
+    write_record,
 )
-from cnnbook.ablation import runner
 from cnnbook.ablation.claims import flattened_size
 from cnnbook.data import Dataset, MnistNotFoundError, Split, nielsen_split
 from cnnbook.nn import Dense, Dropout, ReLU, Sigmoid
@@ -24,7 +35,9 @@ def tiny_split() -> Split:
     rng = np.random.default_rng(0)
     images = rng.random((100, 28, 28)).astype(np.float32)
     labels = rng.integers(0, 10, 100)
-    return Split(Dataset(images[:60], labels[:60]), Dataset(images[60:80], labels[60:80]), Dataset(images[80:], labels[80:]))
+    return Split(
+        Dataset(images[:60], labels[:60]), Dataset(images[60:80], labels[60:80]), Dataset(images[80:], labels[80:])
+    )
 
 
 def test_rows_are_the_sources_ladder():
@@ -35,10 +48,17 @@ def test_rows_are_the_sources_ladder():
     assert ROWS[7].members == 5 and all(r.members == 1 for r in ROWS[:7])
 
 
-@pytest.mark.parametrize("number, flat, activation, dense, dropouts", [
-    (1, 784, Sigmoid, [100, 10], 0), (2, 2880, Sigmoid, [100, 10], 0), (3, 640, Sigmoid, [100, 10], 0),
-    (4, 640, ReLU, [100, 10], 0), (6, 640, ReLU, [100, 100, 10], 0), (7, 640, ReLU, [1000, 1000, 10], 3),
-])
+@pytest.mark.parametrize(
+    "number, flat, activation, dense, dropouts",
+    [
+        (1, 784, Sigmoid, [100, 10], 0),
+        (2, 2880, Sigmoid, [100, 10], 0),
+        (3, 640, Sigmoid, [100, 10], 0),
+        (4, 640, ReLU, [100, 10], 0),
+        (6, 640, ReLU, [100, 100, 10], 0),
+        (7, 640, ReLU, [1000, 1000, 10], 3),
+    ],
+)
 def test_each_row_builds_its_network(number, flat, activation, dense, dropouts):
     network = row(number).build(0)
     assert flattened_size(network) == flat
@@ -87,7 +107,8 @@ def test_run_resumes_and_retrains_only_what_changed(tmp_path, tiny_split, monkey
     first = run_ladder(TINY, rows=[1, 8], results=tmp_path, split=tiny_split, progress=False, log=lambda _: None)
     assert sorted(first) == [1, 8]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["row-1.json", "row-7.json", "row-8.json"] + [f"row-8-member-{m}.json" for m in range(2, 6)])
+        ["row-1.json", "row-7.json", "row-8.json"] + [f"row-8-member-{m}.json" for m in range(2, 6)]
+    )
     record = first[1]
     assert record["mode"] == "tiny" and record["train_size"] == 40 and record["test_size"] == 20
     assert record["epochs"] == 1 and record["best_epoch"] == 1
@@ -111,9 +132,20 @@ def test_the_ensemble_votes_its_members_predictions(tiny_split):
     data = Data(TINY, tiny_split)
     labels = data.test.labels
     wrong = (labels + 1) % 10
-    members = [{"test_predictions": "".join(map(str, p)), "validation_predictions": "0" * 20, "mode": "tiny",
-                "epochs": 1, "seconds": 1.0, "images_per_second": 10, "schedule": {}, "train_size": 40,
-                "test_accuracy": 0.0} for p in (labels, labels, wrong, wrong, labels)]
+    members = [
+        {
+            "test_predictions": "".join(map(str, p)),
+            "validation_predictions": "0" * 20,
+            "mode": "tiny",
+            "epochs": 1,
+            "seconds": 1.0,
+            "images_per_second": 10,
+            "schedule": {},
+            "train_size": 40,
+            "test_accuracy": 0.0,
+        }
+        for p in (labels, labels, wrong, wrong, labels)
+    ]
     assert runner.vote(row(8), members, data)["test_accuracy"] == 100.0
 
 

@@ -20,12 +20,25 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or "")
-                 if p and Path(p).exists()), None)
+CHROMIUM = next(
+    (
+        p
+        for p in ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or "")
+        if p and Path(p).exists()
+    ),
+    None,
+)
 REQUIRED = bool(os.environ.get("CI"))  # in CI a missing browser or book is a failure, not a skip
 
-PAGES = sorted(p.relative_to(HTML).as_posix() for p in HTML.rglob("*.html")
-               if not {"_static", "vendor", "_sources", "_images"} & set(p.relative_to(HTML).parts)) if HTML.exists() else []
+PAGES = (
+    sorted(
+        p.relative_to(HTML).as_posix()
+        for p in HTML.rglob("*.html")
+        if not {"_static", "vendor", "_sources", "_images"} & set(p.relative_to(HTML).parts)
+    )
+    if HTML.exists()
+    else []
+)
 
 # Runs in the page: what a reader would notice. Waits for MathJax and the widget manager first.
 INSPECT = """async () => {
@@ -34,7 +47,8 @@ INSPECT = """async () => {
   const views = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length;
   for (let i = 0; i < 100 && document.querySelectorAll('.jupyter-widgets').length < views; i++) await sleep(100);
   const images = [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src);
-  const math = [...document.querySelectorAll('.math')].filter(m => !m.querySelector('mjx-container')).map(m => m.textContent.slice(0, 60));
+  const math = [...document.querySelectorAll('.math')]
+    .filter(m => !m.querySelector('mjx-container')).map(m => m.textContent.slice(0, 60));
   return {views, rendered: document.querySelectorAll('.jupyter-widgets').length, images, math,
           errors: [...document.querySelectorAll('.jupyter-widgets')].filter(w => /error/i.test(w.textContent)).length};
 }"""
@@ -69,9 +83,17 @@ def book_browser():
     origin = f"http://127.0.0.1:{server.server_port}/"
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         outside: list[str] = []
 

@@ -39,8 +39,9 @@ def test_toc_lists_the_chapters_in_order():
 
 
 def test_intro_chapter_map():
-    links = re.findall(r"^\| \[(\d+)\. ([^\]]+)\]\(\.\./(notebooks/[^)]+)\.ipynb\)", (ROOT / "book/intro.md").read_text(),
-                       re.MULTILINE)
+    links = re.findall(
+        r"^\| \[(\d+)\. ([^\]]+)\]\(\.\./(notebooks/[^)]+)\.ipynb\)", (ROOT / "book/intro.md").read_text(), re.MULTILINE
+    )
     assert links == [(str(c.number), c.title, c.notebook) for c in CHAPTERS]
 
 
@@ -49,7 +50,7 @@ def _readme_table(heading: str) -> list[list[str]]:
     lines = (ROOT / "README.md").read_text().splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(f"| {heading} |"))
     rows = []
-    for line in lines[start + 2:]:
+    for line in lines[start + 2 :]:
         if not line.startswith("|"):
             break
         rows.append([cell.strip() for cell in line.strip("|").split("|")])
@@ -62,8 +63,11 @@ def test_readme_package_table_matches_the_chapters_and_the_tree():
     for chapter in CHAPTERS:
         assert named[f"{chapter.number}. {chapter.title}"] == list(chapter.modules)
     in_readme = {module for modules in named.values() for module in modules}
-    package = {path.stem for path in (ROOT / "cnnbook").iterdir()
-               if not path.name.startswith(("_", ".")) and (path.suffix == ".py" or (path / "__init__.py").exists())}
+    package = {
+        path.stem
+        for path in (ROOT / "cnnbook").iterdir()
+        if not path.name.startswith(("_", ".")) and (path.suffix == ".py" or (path / "__init__.py").exists())
+    }
     assert in_readme == package == set(chapter_modules()) | set(SUPPORT_MODULES)
 
 
@@ -95,4 +99,6 @@ def test_errata_collects_the_claims_of_every_module_that_has_some():
         if getattr(module, "CLAIMS", None):
             with_claims.add(info.name.split(".")[1])
     assert with_claims <= set(chapter_modules())
-    assert len(all_claims()) == len({id(c) for module in chapter_modules() for c in getattr(load(module), "CLAIMS", [])})
+    assert len(all_claims()) == len(
+        {id(c) for module in chapter_modules() for c in getattr(load(module), "CLAIMS", [])}
+    )

@@ -8,8 +8,16 @@ from cnnbook.conv import conv2d, conv2d_naive, convolve2d, output_size
 
 @pytest.mark.parametrize(
     "n, k, s, p, d, expected",
-    [(6, 3, 1, 0, 1, 4), (32, 3, 1, 1, 1, 32), (32, 8, 2, 1, 1, 14), (227, 11, 4, 0, 1, 55),
-     (7, 3, 1, 0, 2, 3), (5, 3, 2, 0, 1, 2), (8, 3, 2, 0, 1, 3), (1, 1, 1, 0, 1, 1)],
+    [
+        (6, 3, 1, 0, 1, 4),
+        (32, 3, 1, 1, 1, 32),
+        (32, 8, 2, 1, 1, 14),
+        (227, 11, 4, 0, 1, 55),
+        (7, 3, 1, 0, 2, 3),
+        (5, 3, 2, 0, 1, 2),
+        (8, 3, 2, 0, 1, 3),
+        (1, 1, 1, 0, 1, 1),
+    ],
 )
 def test_output_size_hand_worked(n, k, s, p, d, expected):
     assert output_size(n, k, s, p, d) == expected
@@ -46,8 +54,9 @@ def test_stride_padding_dilation_by_hand():
 def test_vectorised_equals_naive(stride, padding, dilation):
     rng = np.random.default_rng(0)
     x, w, b = rng.normal(size=(2, 3, 11, 9)), rng.normal(size=(4, 3, 3, 2)), rng.normal(size=4)
-    np.testing.assert_allclose(conv2d(x, w, b, stride, padding, dilation),
-                               conv2d_naive(x, w, b, stride, padding, dilation), atol=1e-12)
+    np.testing.assert_allclose(
+        conv2d(x, w, b, stride, padding, dilation), conv2d_naive(x, w, b, stride, padding, dilation), atol=1e-12
+    )
 
 
 def test_shapes_follow_the_input():
@@ -59,10 +68,12 @@ def test_shapes_follow_the_input():
 
 @pytest.mark.parametrize(
     "x_shape, w_shape, message",
-    [((3, 6, 6), (5, 2, 3, 3), r"w must have shape \(K, 3, kh, kw\).*got \(5, 2, 3, 3\)"),
-     ((6,), (3, 3), r"x must have shape \(H, W\), \(C, H, W\) or \(N, C, H, W\), got \(6,\)"),
-     ((3, 6, 6), (3, 3), r"w must have shape \(K, C, kh, kw\)"),
-     ((4, 4), (5, 5), "spans 5 inputs")],
+    [
+        ((3, 6, 6), (5, 2, 3, 3), r"w must have shape \(K, 3, kh, kw\).*got \(5, 2, 3, 3\)"),
+        ((6,), (3, 3), r"x must have shape \(H, W\), \(C, H, W\) or \(N, C, H, W\), got \(6,\)"),
+        ((3, 6, 6), (3, 3), r"w must have shape \(K, C, kh, kw\)"),
+        ((4, 4), (5, 5), "spans 5 inputs"),
+    ],
 )
 def test_bad_shapes_name_the_expected_shape(x_shape, w_shape, message):
     with pytest.raises(ValueError, match=message):
@@ -88,6 +99,7 @@ def test_matches_torch(stride, padding, dilation):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(3)
     x, w, b = rng.normal(size=(2, 3, 12, 10)), rng.normal(size=(4, 3, 3, 3)), rng.normal(size=4)
-    expected = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b),
-                                          stride=stride, padding=padding, dilation=dilation).numpy()
+    expected = torch.nn.functional.conv2d(
+        torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b), stride=stride, padding=padding, dilation=dilation
+    ).numpy()
     np.testing.assert_allclose(conv2d(x, w, b, stride, padding, dilation), expected, atol=1e-10)

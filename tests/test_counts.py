@@ -3,20 +3,35 @@
 import pytest
 
 from cnnbook.counts import (
-    ALEXNET_CONV1, EXAMPLE_32x32, LENET_CONV1, conv_flops, conv_output_shape, conv_params, dense_matrix_entries,
-    dense_matvec_flops, dense_params, edge_efficiency, layer_counts, locally_connected_params, rounded,
-    rounded_down, unshared_conv_params,
+    ALEXNET_CONV1,
+    LENET_CONV1,
+    EXAMPLE_32x32,
+    conv_flops,
+    conv_output_shape,
+    conv_params,
+    dense_matrix_entries,
+    dense_matvec_flops,
+    dense_params,
+    edge_efficiency,
+    layer_counts,
+    locally_connected_params,
+    rounded,
+    rounded_down,
+    unshared_conv_params,
 )
 
 
-@pytest.mark.parametrize("example, shape, units, shared, unshared", [
-    # worked by hand: (8*8*3+1)*20 = 193*20, units 14*14*20 = 3920, 193*3920
-    (EXAMPLE_32x32, (14, 14, 20), 3920, 3860, 756_560),
-    # (11*11*3+1) = 364; 364*96 = 34,944; 55*55*96 = 290,400; 290,400*364 = 105,705,600
-    (ALEXNET_CONV1, (55, 55, 96), 290_400, 34_944, 105_705_600),
-    # (5*5+1) = 26; 26*6 = 156; 24*24*6 = 3456; 3456*26 = 89,856
-    (LENET_CONV1, (24, 24, 6), 3456, 156, 89_856),
-])
+@pytest.mark.parametrize(
+    "example, shape, units, shared, unshared",
+    [
+        # worked by hand: (8*8*3+1)*20 = 193*20, units 14*14*20 = 3920, 193*3920
+        (EXAMPLE_32x32, (14, 14, 20), 3920, 3860, 756_560),
+        # (11*11*3+1) = 364; 364*96 = 34,944; 55*55*96 = 290,400; 290,400*364 = 105,705,600
+        (ALEXNET_CONV1, (55, 55, 96), 290_400, 34_944, 105_705_600),
+        # (5*5+1) = 26; 26*6 = 156; 24*24*6 = 3456; 3456*26 = 89,856
+        (LENET_CONV1, (24, 24, 6), 3456, 156, 89_856),
+    ],
+)
 def test_the_sources_examples(example, shape, units, shared, unshared):
     counts = layer_counts(*example)
     assert (counts.output_shape, counts.units, counts.shared, counts.unshared) == (shape, units, shared, unshared)
@@ -60,12 +75,15 @@ def test_counting_helpers():
     assert conv_output_shape((7, 9, 3), 3, 4, stride=2) == (3, 4, 4)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: layer_counts((32, 32), 3, 4), r"\(height, width, depth\)"),
-    (lambda: locally_connected_params(0, 4, 3, 1, 1), "out_h must be a positive integer"),
-    (lambda: edge_efficiency(width=1), "kernel_entries must be at most the width 1"),
-    (lambda: layer_counts((4, 4, 1), 5, 1), "spans 5 inputs"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: layer_counts((32, 32), 3, 4), r"\(height, width, depth\)"),
+        (lambda: locally_connected_params(0, 4, 3, 1, 1), "out_h must be a positive integer"),
+        (lambda: edge_efficiency(width=1), "kernel_entries must be at most the width 1"),
+        (lambda: layer_counts((4, 4, 1), 5, 1), "spans 5 inputs"),
+    ],
+)
 def test_bad_input(call, message):
     with pytest.raises(ValueError, match=message):
         call()

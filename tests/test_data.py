@@ -133,8 +133,9 @@ def test_an_interrupted_download_leaves_nothing(tmp_path):
 
     target = tmp_path / "out" / "blob.bin"
     with pytest.raises(ConnectionResetError):
-        download_verified("https://example.invalid/blob.bin", target, md5="0" * 32,
-                          opener=lambda url: Dropped(bytes(5_000_000)))
+        download_verified(
+            "https://example.invalid/blob.bin", target, md5="0" * 32, opener=lambda url: Dropped(bytes(5_000_000))
+        )
     assert leftovers(target.parent) == []
 
 
@@ -295,8 +296,10 @@ def real_mnist(tmp_path_factory):
     """The real MNIST files from $CNNBOOK_DATA/mnist, decoded once for this module (never downloaded)."""
     if not REAL_DATA or not all((Path(REAL_DATA) / "mnist" / spec.name).is_file() for spec in MNIST_FILES.values()):
         found = f"not in {Path(REAL_DATA) / 'mnist'}" if REAL_DATA else "CNNBOOK_DATA is not set"
-        pytest.skip(f"needs the MNIST files ({found}): set CNNBOOK_DATA to a folder whose mnist/ holds "
-                    + ", ".join(spec.name for spec in MNIST_FILES.values()))
+        pytest.skip(
+            f"needs the MNIST files ({found}): set CNNBOOK_DATA to a folder whose mnist/ holds "
+            + ", ".join(spec.name for spec in MNIST_FILES.values())
+        )
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CNNBOOK_DATA", REAL_DATA)
         patch.setenv("CNNBOOK_CACHE", str(tmp_path_factory.mktemp("cache")))

@@ -4,8 +4,18 @@ import numpy as np
 import pytest
 
 from cnnbook.conv import conv2d
-from cnnbook.edges import (EXAMPLE_IMAGE, HORIZONTAL_EDGE, SOBEL_DIFF, SOBEL_SMOOTH, SOBEL_VERTICAL,
-                           VERTICAL_EDGE, edge_map, sample_photo, separable_conv2d, step_image)
+from cnnbook.edges import (
+    EXAMPLE_IMAGE,
+    HORIZONTAL_EDGE,
+    SOBEL_DIFF,
+    SOBEL_SMOOTH,
+    SOBEL_VERTICAL,
+    VERTICAL_EDGE,
+    edge_map,
+    sample_photo,
+    separable_conv2d,
+    step_image,
+)
 
 
 def test_the_worked_example_by_hand():

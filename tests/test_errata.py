@@ -22,8 +22,11 @@ KNOWN_WRONG = {
 def test_every_claim_computes_and_only_the_known_errata_fail():
     claims = all_claims()
     assert len(claims) >= 10
-    failing = {(c.source, c.section, next((p for _, _, p in KNOWN_WRONG if p in c.claim), c.claim))
-               for c in claims if not c.holds}
+    failing = {
+        (c.source, c.section, next((p for _, _, p in KNOWN_WRONG if p in c.claim), c.claim))
+        for c in claims
+        if not c.holds
+    }
     assert failing == KNOWN_WRONG
 
 

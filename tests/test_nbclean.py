@@ -11,8 +11,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _notebook():
     nb = nbformat.v4.new_notebook()
-    plain = nbformat.v4.new_code_cell("print(1)", execution_count=3, outputs=[nbformat.v4.new_output("stream", text="1\n")])
-    checked = nbformat.v4.new_code_cell("print(2)", execution_count=4, outputs=[nbformat.v4.new_output("stream", text="2\n")])
+    plain = nbformat.v4.new_code_cell(
+        "print(1)", execution_count=3, outputs=[nbformat.v4.new_output("stream", text="1\n")]
+    )
+    checked = nbformat.v4.new_code_cell(
+        "print(2)", execution_count=4, outputs=[nbformat.v4.new_output("stream", text="2\n")]
+    )
     checked.metadata["tags"] = [CHECKED]
     nb.cells = [nbformat.v4.new_markdown_cell("# t"), plain, checked]
     return nb
@@ -28,4 +32,6 @@ def test_clean_strips_all_but_reference_outputs():
 
 
 def test_committed_notebooks_are_clean(capsys):
-    assert main(["--check", str(ROOT / "notebooks"), str(ROOT / "solutions"), str(ROOT / "exercises")]) == 0, capsys.readouterr().err
+    assert main(["--check", str(ROOT / "notebooks"), str(ROOT / "solutions"), str(ROOT / "exercises")]) == 0, (
+        capsys.readouterr().err
+    )

@@ -4,10 +4,28 @@ import numpy as np
 import pytest
 
 from cnnbook.conv import conv2d
-from cnnbook.one_by_one import (GOOGLENET_3A, ConvSpec, alexnet_params, bottleneck, conv1x1, depthwise_conv2d,
-                               depthwise_separable, depthwise_separable_conv2d, googlenet_depth, googlenet_params,
-                               inception, inception_channels, macs, params, pointwise, receptive_field,
-                               separable_ratio, spatially_separable, stacked, standard_conv)
+from cnnbook.one_by_one import (
+    GOOGLENET_3A,
+    ConvSpec,
+    alexnet_params,
+    bottleneck,
+    conv1x1,
+    depthwise_conv2d,
+    depthwise_separable,
+    depthwise_separable_conv2d,
+    googlenet_depth,
+    googlenet_params,
+    inception,
+    inception_channels,
+    macs,
+    params,
+    pointwise,
+    receptive_field,
+    separable_ratio,
+    spatially_separable,
+    stacked,
+    standard_conv,
+)
 
 
 def test_layer_counts_by_hand():
@@ -78,9 +96,24 @@ def test_counts_match_torch_layers():
     torch = pytest.importorskip("torch")
     nn = torch.nn
     count = lambda module: sum(p.numel() for p in module.parameters())  # noqa: E731
-    assert params(bottleneck(256, 64)) == count(nn.Sequential(nn.Conv2d(256, 64, 1), nn.Conv2d(64, 64, 3), nn.Conv2d(64, 256, 1)))
-    assert params(depthwise_separable(32, 64, 5)) == count(nn.Sequential(nn.Conv2d(32, 32, 5, groups=32), nn.Conv2d(32, 64, 1)))
-    assert params(spatially_separable(4, 8, 3)) == count(nn.Sequential(nn.Conv2d(4, 8, (3, 1)), nn.Conv2d(8, 8, (1, 3))))
-    assert params(inception(**GOOGLENET_3A)) == count(nn.ModuleList(
-        [nn.Conv2d(192, 64, 1), nn.Conv2d(192, 96, 1), nn.Conv2d(96, 128, 3), nn.Conv2d(192, 16, 1),
-         nn.Conv2d(16, 32, 5), nn.Conv2d(192, 32, 1)]))
+    assert params(bottleneck(256, 64)) == count(
+        nn.Sequential(nn.Conv2d(256, 64, 1), nn.Conv2d(64, 64, 3), nn.Conv2d(64, 256, 1))
+    )
+    assert params(depthwise_separable(32, 64, 5)) == count(
+        nn.Sequential(nn.Conv2d(32, 32, 5, groups=32), nn.Conv2d(32, 64, 1))
+    )
+    assert params(spatially_separable(4, 8, 3)) == count(
+        nn.Sequential(nn.Conv2d(4, 8, (3, 1)), nn.Conv2d(8, 8, (1, 3)))
+    )
+    assert params(inception(**GOOGLENET_3A)) == count(
+        nn.ModuleList(
+            [
+                nn.Conv2d(192, 64, 1),
+                nn.Conv2d(192, 96, 1),
+                nn.Conv2d(96, 128, 3),
+                nn.Conv2d(192, 16, 1),
+                nn.Conv2d(16, 32, 5),
+                nn.Conv2d(192, 32, 1),
+            ]
+        )
+    )

@@ -6,26 +6,39 @@ import math
 import numpy as np
 import pytest
 
-from cnnbook.padding import (
-    analyse, conv2d_mode, conv_input_lengths, conv_output_length, coverage, draw_arithmetic, formula_agrees,
-    kernel_span, mode_output_length, pad_amounts, transposed_output_size, unused_inputs,
-)
 from cnnbook.conv import conv2d, output_size
+from cnnbook.padding import (
+    analyse,
+    conv2d_mode,
+    conv_input_lengths,
+    conv_output_length,
+    coverage,
+    draw_arithmetic,
+    formula_agrees,
+    kernel_span,
+    mode_output_length,
+    pad_amounts,
+    transposed_output_size,
+    unused_inputs,
+)
 
 
-@pytest.mark.parametrize("mode, n, k, s, d, pads, out", [
-    ("valid", 5, 3, 1, 1, (0, 0), 3),   # 000: the 5x5 grid and the 3x3 filter
-    ("same", 5, 3, 1, 1, (1, 1), 5),    # 000: the zero border keeps 5x5
-    ("full", 5, 3, 1, 1, (2, 2), 7),
-    ("full", 2, 3, 1, 1, (2, 2), 4),    # 003 5.20: 2x2 image, 3x3 kernel -> 4x4
-    ("same", 5, 4, 1, 1, (1, 2), 5),    # even kernel: the odd zero goes after
-    ("same", 6, 2, 1, 1, (0, 1), 6),
-    ("same", 7, 3, 2, 1, (1, 1), 4),    # stride 2: ceil(7/2) = 4
-    ("same", 6, 3, 2, 1, (0, 1), 3),    # ceil(6/2) = 3 needs only one zero, after
-    ("same", 7, 3, 1, 2, (2, 2), 7),    # dilation 2: span 5
-    ("valid", 8, 3, 2, 1, (0, 0), 3),   # floor((8-3)/2) + 1
-    ("full", 5, 3, 2, 1, (2, 2), 4),
-])
+@pytest.mark.parametrize(
+    "mode, n, k, s, d, pads, out",
+    [
+        ("valid", 5, 3, 1, 1, (0, 0), 3),  # 000: the 5x5 grid and the 3x3 filter
+        ("same", 5, 3, 1, 1, (1, 1), 5),  # 000: the zero border keeps 5x5
+        ("full", 5, 3, 1, 1, (2, 2), 7),
+        ("full", 2, 3, 1, 1, (2, 2), 4),  # 003 5.20: 2x2 image, 3x3 kernel -> 4x4
+        ("same", 5, 4, 1, 1, (1, 2), 5),  # even kernel: the odd zero goes after
+        ("same", 6, 2, 1, 1, (0, 1), 6),
+        ("same", 7, 3, 2, 1, (1, 1), 4),  # stride 2: ceil(7/2) = 4
+        ("same", 6, 3, 2, 1, (0, 1), 3),  # ceil(6/2) = 3 needs only one zero, after
+        ("same", 7, 3, 1, 2, (2, 2), 7),  # dilation 2: span 5
+        ("valid", 8, 3, 2, 1, (0, 0), 3),  # floor((8-3)/2) + 1
+        ("full", 5, 3, 2, 1, (2, 2), 4),
+    ],
+)
 def test_modes_by_hand(mode, n, k, s, d, pads, out):
     assert pad_amounts(mode, n, k, s, d) == pads
     assert mode_output_length(n, k, mode, s, d) == out
@@ -57,14 +70,17 @@ def test_same_and_full_in_general():
             assert after - before == (0 if k % 2 else 1)
 
 
-@pytest.mark.parametrize("n, k, s, p, op, d, expected", [
-    (2, 4, 3, 0, 0, 1, 7),   # 003 5.19: 2x2 input, 4x4 kernel, stride 3 -> 7x7: (2-1)*3 + 4
-    (2, 3, 2, 0, 0, 1, 5),   # undoes 5x5 -> 2x2 with a 3x3 kernel, stride 2
-    (2, 3, 2, 0, 1, 1, 6),   # output padding picks 6, which also gives 2x2
-    (4, 3, 2, 1, 1, 1, 8),
-    (3, 3, 1, 0, 0, 2, 7),   # dilation 2: (3-1) + 2*2 + 1
-    (1, 1, 1, 0, 0, 1, 1),
-])
+@pytest.mark.parametrize(
+    "n, k, s, p, op, d, expected",
+    [
+        (2, 4, 3, 0, 0, 1, 7),  # 003 5.19: 2x2 input, 4x4 kernel, stride 3 -> 7x7: (2-1)*3 + 4
+        (2, 3, 2, 0, 0, 1, 5),  # undoes 5x5 -> 2x2 with a 3x3 kernel, stride 2
+        (2, 3, 2, 0, 1, 1, 6),  # output padding picks 6, which also gives 2x2
+        (4, 3, 2, 1, 1, 1, 8),
+        (3, 3, 1, 0, 0, 2, 7),  # dilation 2: (3-1) + 2*2 + 1
+        (1, 1, 1, 0, 0, 1, 1),
+    ],
+)
 def test_transposed_by_hand(n, k, s, p, op, d, expected):
     assert transposed_output_size(n, k, s, p, op, d) == expected
 
@@ -87,13 +103,16 @@ def test_conv_input_lengths_by_hand():
     assert conv_input_lengths(3, 3, 1, 1) == [3]
 
 
-@pytest.mark.parametrize("n, k, s, p, d, counts", [
-    (5, 3, 1, 0, 1, [1, 2, 3, 2, 1]),     # narrow: the edges are read less often (003 5.14)
-    (5, 3, 1, 1, 1, [2, 3, 3, 3, 2]),     # same padding: the corners are read more often, not always
-    (6, 3, 2, 0, 1, [1, 1, 2, 1, 1, 0]),  # the last row lies past the last window
-    (7, 2, 3, 0, 3, [1, 0, 0, 2, 0, 0, 1]),  # dilation 3 steps over rows
-    (4, 1, 2, 0, 1, [1, 0, 1, 0]),
-])
+@pytest.mark.parametrize(
+    "n, k, s, p, d, counts",
+    [
+        (5, 3, 1, 0, 1, [1, 2, 3, 2, 1]),  # narrow: the edges are read less often (003 5.14)
+        (5, 3, 1, 1, 1, [2, 3, 3, 3, 2]),  # same padding: the corners are read more often, not always
+        (6, 3, 2, 0, 1, [1, 1, 2, 1, 1, 0]),  # the last row lies past the last window
+        (7, 2, 3, 0, 3, [1, 0, 0, 2, 0, 0, 1]),  # dilation 3 steps over rows
+        (4, 1, 2, 0, 1, [1, 0, 1, 0]),
+    ],
+)
 def test_coverage_by_hand(n, k, s, p, d, counts):
     assert coverage(n, k, s, p, d).tolist() == counts
     assert unused_inputs(n, k, s, p, d) == [i for i, c in enumerate(counts) if c == 0]
@@ -125,15 +144,18 @@ def test_analyse_says_what_is_wrong():
         analyse(5, 3, 0)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: pad_amounts("half", 5, 3), "mode must be one of"),
-    (lambda: conv_output_length(3, 2, p=(1,)), r"pair \(before, after\)"),
-    (lambda: conv_output_length(3, 3, d=2), "spans 5 inputs"),
-    (lambda: transposed_output_size(3, 3, 2, output_padding=2), "smaller than the stride"),
-    (lambda: transposed_output_size(1, 1, 1, p=1), "crops away the whole output"),
-    (lambda: kernel_span(0), "k must be an integer >= 1"),
-    (lambda: conv2d_mode(np.ones(4), np.ones(2)), "at least 2 axes"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: pad_amounts("half", 5, 3), "mode must be one of"),
+        (lambda: conv_output_length(3, 2, p=(1,)), r"pair \(before, after\)"),
+        (lambda: conv_output_length(3, 3, d=2), "spans 5 inputs"),
+        (lambda: transposed_output_size(3, 3, 2, output_padding=2), "smaller than the stride"),
+        (lambda: transposed_output_size(1, 1, 1, p=1), "crops away the whole output"),
+        (lambda: kernel_span(0), "k must be an integer >= 1"),
+        (lambda: conv2d_mode(np.ones(4), np.ones(2)), "at least 2 axes"),
+    ],
+)
 def test_bad_input(call, message):
     with pytest.raises(ValueError, match=message):
         call()
@@ -159,6 +181,7 @@ def test_draw_arithmetic_valid_and_invalid():
 
 
 # --- against PyTorch ----------------------------------------------------------------------------
+
 
 def test_output_sizes_match_torch_conv2d():
     torch = pytest.importorskip("torch")
@@ -203,9 +226,11 @@ def test_transposed_sizes_match_torch_conv_transpose2d():
             ours = transposed_output_size(n, k, s, p, op, d)
         except ValueError:
             with pytest.raises(RuntimeError):
-                F.conv_transpose2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), stride=s, padding=p,
-                                   output_padding=op, dilation=d)
+                F.conv_transpose2d(
+                    torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), stride=s, padding=p, output_padding=op, dilation=d
+                )
             continue
-        out = F.conv_transpose2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), stride=s, padding=p,
-                                 output_padding=op, dilation=d)
+        out = F.conv_transpose2d(
+            torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), stride=s, padding=p, output_padding=op, dilation=d
+        )
         assert out.shape[-1] == ours, (n, k, s, p, op, d)

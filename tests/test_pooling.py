@@ -3,9 +3,20 @@
 import numpy as np
 import pytest
 
-from cnnbook.pooling import (avg_pool2d, avg_pool2d_backward, global_pool, max_pool2d, max_pool2d_backward,
-                             pool_coverage, pool_output_shape, spatial_pyramid_pool, spp_bins, spp_length,
-                             spp_window_stride, uncovered)
+from cnnbook.pooling import (
+    avg_pool2d,
+    avg_pool2d_backward,
+    global_pool,
+    max_pool2d,
+    max_pool2d_backward,
+    pool_coverage,
+    pool_output_shape,
+    spatial_pyramid_pool,
+    spp_bins,
+    spp_length,
+    spp_window_stride,
+    uncovered,
+)
 
 # The 4x4 example of CS231n's max-pooling figure.
 FOUR = np.array([[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]], dtype=float)
@@ -37,9 +48,15 @@ def test_shapes_and_depth():
     assert pool_output_shape((55, 55), 3, 2) == (27, 27)
 
 
-@pytest.mark.parametrize("bad, message", [(dict(size=0), "size must be"), (dict(size=2, stride=0), "stride must be"),
-                                          (dict(size=2, padding=2), "padding must be at most half"),
-                                          (dict(size=7), "spans 7 inputs")])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (dict(size=0), "size must be"),
+        (dict(size=2, stride=0), "stride must be"),
+        (dict(size=2, padding=2), "padding must be at most half"),
+        (dict(size=7), "spans 7 inputs"),
+    ],
+)
 def test_bad_arguments_are_named(bad, message):
     with pytest.raises(ValueError, match=message):
         max_pool2d(np.zeros((4, 4)), **bad)
@@ -84,10 +101,16 @@ def test_backward_passes_match_finite_differences(size, stride, padding):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2, 6, 7))  # distinct values: the max is differentiable
     g = rng.normal(size=max_pool2d(x, size, stride, padding).shape)
-    np.testing.assert_allclose(max_pool2d_backward(x, g, size, stride, padding),
-                               _numerical_gradient(lambda v: max_pool2d(v, size, stride, padding), x, g), atol=1e-6)
-    np.testing.assert_allclose(avg_pool2d_backward(g, x.shape, size, stride, padding),
-                               _numerical_gradient(lambda v: avg_pool2d(v, size, stride, padding), x, g), atol=1e-6)
+    np.testing.assert_allclose(
+        max_pool2d_backward(x, g, size, stride, padding),
+        _numerical_gradient(lambda v: max_pool2d(v, size, stride, padding), x, g),
+        atol=1e-6,
+    )
+    np.testing.assert_allclose(
+        avg_pool2d_backward(g, x.shape, size, stride, padding),
+        _numerical_gradient(lambda v: avg_pool2d(v, size, stride, padding), x, g),
+        atol=1e-6,
+    )
 
 
 def test_global_pooling():
@@ -106,7 +129,9 @@ def test_coverage_of_general_and_overlapping_pooling():
 
 
 def test_spp_rules_by_hand():
-    assert spp_window_stride(13, 4) == (4, 3) and spp_window_stride(14, 4) == (4, 3) and spp_window_stride(13, 3) == (5, 4)
+    assert (
+        spp_window_stride(13, 4) == (4, 3) and spp_window_stride(14, 4) == (4, 3) and spp_window_stride(13, 3) == (5, 4)
+    )
     assert spp_bins(14, 4, "sppnet") == [(0, 4), (3, 7), (6, 10), (9, 13)]
     assert spp_bins(14, 4, "adaptive") == [(0, 4), (3, 7), (7, 11), (10, 14)]
     assert spp_bins(5, 2, "adaptive") == [(0, 3), (2, 5)]
@@ -160,7 +185,23 @@ def test_adaptive_spp_matches_torch(shape):
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(4).normal(size=shape)
     levels = (1, 2, 4)
-    expected = torch.cat([torch.nn.functional.adaptive_max_pool2d(torch.from_numpy(x), n).flatten(1) for n in levels], 1)
+    expected = torch.cat(
+        [torch.nn.functional.adaptive_max_pool2d(torch.from_numpy(x), n).flatten(1) for n in levels], 1
+    )
     np.testing.assert_array_equal(spatial_pyramid_pool(x, levels), expected.numpy())
-    expected = torch.cat([torch.nn.functional.adaptive_avg_pool2d(torch.from_numpy(x), n).flatten(1) for n in levels], 1)
+    expected = torch.cat(
+        [torch.nn.functional.adaptive_avg_pool2d(torch.from_numpy(x), n).flatten(1) for n in levels], 1
+    )
     np.testing.assert_allclose(spatial_pyramid_pool(x, levels, "avg"), expected.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("size, stride", [(2, None), (3, 2), (3, 1)])
+def test_chapter_pooling_agrees_with_the_engine(size, stride):
+    # chapter 4 pools channels-first windows of any shape; the engine pools channels-last batches fast
+    from cnnbook.nn import AvgPool2D, MaxPool2D
+
+    x = np.random.default_rng(7).normal(size=(2, 3, 9, 8))
+    channels_last = np.moveaxis(x, 1, -1)
+    for chapter, engine in ((max_pool2d, MaxPool2D), (avg_pool2d, AvgPool2D)):
+        expected = np.moveaxis(chapter(x, size, stride), 1, -1)
+        np.testing.assert_allclose(engine(size, stride).forward(channels_last), expected, rtol=1e-12)

@@ -14,7 +14,10 @@ def test_cifar10_example():
 
 
 def test_valid_conv_and_strided_pool():
-    rows = trace((28, 28, 1), [ConvLayer(20, 5), PoolLayer(2), ConvLayer(40, 5, stride=1), PoolLayer(3, stride=2), ReLULayer(), FCLayer(100)])
+    rows = trace(
+        (28, 28, 1),
+        [ConvLayer(20, 5), PoolLayer(2), ConvLayer(40, 5, stride=1), PoolLayer(3, stride=2), ReLULayer(), FCLayer(100)],
+    )
     assert [r.shape for r in rows][1:5] == [(24, 24, 20), (12, 12, 20), (8, 8, 40), (3, 3, 40)]
 
 

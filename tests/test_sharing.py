@@ -6,9 +6,23 @@ import pytest
 from cnnbook.conv import conv2d
 from cnnbook.pooling import max_pool2d
 from cnnbook.sharing import (
-    CS231N_ENTRIES, DEEPFACE, DEEPFACE_INPUT, StackLayer, circular_conv2d, contraction_flops, conv_matrix,
-    cs231n_example, equivariance_error, explicit_entry, forward_flops, locally_connected2d,
-    pooled_unchanged, shift, tile_weights, trace_stack, window_of,
+    CS231N_ENTRIES,
+    DEEPFACE,
+    DEEPFACE_INPUT,
+    StackLayer,
+    circular_conv2d,
+    contraction_flops,
+    conv_matrix,
+    cs231n_example,
+    equivariance_error,
+    explicit_entry,
+    forward_flops,
+    locally_connected2d,
+    pooled_unchanged,
+    shift,
+    tile_weights,
+    trace_stack,
+    window_of,
 )
 
 
@@ -86,7 +100,7 @@ def _local_naive(x, w, b, s):
     for i in range(oh):
         for j in range(ow):
             for k in range(k_out):
-                out[k, i, j] = np.sum(x[:, i * s:i * s + kh, j * s:j * s + kw] * w[i, j, k]) + b[i, j, k]
+                out[k, i, j] = np.sum(x[:, i * s : i * s + kh, j * s : j * s + kw] * w[i, j, k]) + b[i, j, k]
     return out
 
 
@@ -99,8 +113,11 @@ def test_locally_connected_against_loops_and_convolution():
     shared, bias = rng.normal(size=(5, 3, 3, 2)), rng.normal(size=5)
     batch = rng.normal(size=(2, 3, 9, 8))
     local_w, local_b = tile_weights(shared, 5, 5, bias)
-    np.testing.assert_allclose(locally_connected2d(batch, local_w, local_b, stride=2, padding=1),
-                               conv2d(batch, shared, bias, stride=2, padding=1), atol=1e-12)
+    np.testing.assert_allclose(
+        locally_connected2d(batch, local_w, local_b, stride=2, padding=1),
+        conv2d(batch, shared, bias, stride=2, padding=1),
+        atol=1e-12,
+    )
     # and different weights at one position change only that position
     local_w[2, 3] += 1.0
     diff = np.abs(locally_connected2d(batch, local_w, local_b, 2, 1) - conv2d(batch, shared, bias, 2, 1))
@@ -117,16 +134,25 @@ def test_locally_connected_matches_torch_unfold():
     np.testing.assert_allclose(locally_connected2d(x, w, b, stride=2, padding=1), expected.numpy(), atol=1e-10)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: locally_connected2d(np.ones((3, 5, 5)), np.ones((2, 2, 1, 3, 3, 3))), r"w must have shape \(3, 3, K, 3"),
-    (lambda: locally_connected2d(np.ones((5, 5)), np.ones((3, 3, 1, 1, 3, 3))), r"\(C, H, W\)"),
-    (lambda: locally_connected2d(np.ones((1, 5, 5)), np.ones((3, 3, 1, 1, 3, 3)), np.ones(3)), "one bias per output"),
-    (lambda: shift(np.ones(3), 1, 0), "at least 2 axes"),
-    (lambda: equivariance_error(np.ones((2, 4, 4)), np.ones((3, 3)), 1, 0), "must be 2-D"),
-    (lambda: trace_stack((10, 10, 1), [StackLayer("X", "dropout")]), "layer kind must be"),
-    (lambda: forward_flops("dense", (5, 5, 1), 3, 1), "kind must be"),
-    (lambda: contraction_flops("ab,bc->ac", (2, 3), (4, 5)), "index 'b' has sizes 3 and 4"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: locally_connected2d(np.ones((3, 5, 5)), np.ones((2, 2, 1, 3, 3, 3))),
+            r"w must have shape \(3, 3, K, 3",
+        ),
+        (lambda: locally_connected2d(np.ones((5, 5)), np.ones((3, 3, 1, 1, 3, 3))), r"\(C, H, W\)"),
+        (
+            lambda: locally_connected2d(np.ones((1, 5, 5)), np.ones((3, 3, 1, 1, 3, 3)), np.ones(3)),
+            "one bias per output",
+        ),
+        (lambda: shift(np.ones(3), 1, 0), "at least 2 axes"),
+        (lambda: equivariance_error(np.ones((2, 4, 4)), np.ones((3, 3)), 1, 0), "must be 2-D"),
+        (lambda: trace_stack((10, 10, 1), [StackLayer("X", "dropout")]), "layer kind must be"),
+        (lambda: forward_flops("dense", (5, 5, 1), 3, 1), "kind must be"),
+        (lambda: contraction_flops("ab,bc->ac", (2, 3), (4, 5)), "index 'b' has sizes 3 and 4"),
+    ],
+)
 def test_bad_input(call, message):
     with pytest.raises(ValueError, match=message):
         call()
@@ -166,8 +192,9 @@ def test_cs231n_depth_slices():
 def test_cs231n_volume_matches_torch():
     torch = pytest.importorskip("torch")
     ex = cs231n_example(seed=8)
-    out = torch.nn.functional.conv2d(torch.tensor(ex.X).permute(2, 0, 1)[None], torch.tensor(ex.W).permute(0, 3, 1, 2),
-                                     torch.tensor(ex.b), stride=2)
+    out = torch.nn.functional.conv2d(
+        torch.tensor(ex.X).permute(2, 0, 1)[None], torch.tensor(ex.W).permute(0, 3, 1, 2), torch.tensor(ex.b), stride=2
+    )
     np.testing.assert_allclose(ex.V, out[0].permute(1, 2, 0).numpy(), atol=1e-10)
 
 

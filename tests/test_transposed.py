@@ -4,9 +4,22 @@ import numpy as np
 import pytest
 
 from cnnbook.conv import conv2d, conv_transpose2d, transposed_output_size
-from cnnbook.transposed import (bilinear_upsample, checkerboard_free, conv3d, dilated_kernel, increment, interior,
-                                nearest_upsample, overlap_1d, overlap_2d, resize_conv, transposed_pieces,
-                                transposed_via_conv, unevenness, zero_insert)
+from cnnbook.transposed import (
+    bilinear_upsample,
+    checkerboard_free,
+    conv3d,
+    dilated_kernel,
+    increment,
+    interior,
+    nearest_upsample,
+    overlap_1d,
+    overlap_2d,
+    resize_conv,
+    transposed_pieces,
+    transposed_via_conv,
+    unevenness,
+    zero_insert,
+)
 
 
 def test_stride_one_by_hand():
@@ -36,14 +49,18 @@ def test_padding_crops_and_output_padding_extends():
     np.testing.assert_array_equal(extended[3], [1, 2, 1, 1])
 
 
-@pytest.mark.parametrize("n, k, s, p, op, expected", [(2, 3, 2, 0, 0, 5), (2, 4, 3, 0, 0, 7), (3, 3, 2, 1, 0, 5),
-                                                     (4, 3, 2, 1, 1, 8), (5, 1, 1, 0, 0, 5)])
+@pytest.mark.parametrize(
+    "n, k, s, p, op, expected",
+    [(2, 3, 2, 0, 0, 5), (2, 4, 3, 0, 0, 7), (3, 3, 2, 1, 0, 5), (4, 3, 2, 1, 1, 8), (5, 1, 1, 0, 0, 5)],
+)
 def test_output_size(n, k, s, p, op, expected):
     assert transposed_output_size(n, k, s, p, op) == expected
 
 
 def test_bad_arguments_are_named():
-    with pytest.raises(ValueError, match=r"output_padding must be smaller than the stride \(2\) or the dilation \(1\), got 2"):
+    with pytest.raises(
+        ValueError, match=r"output_padding must be smaller than the stride \(2\) or the dilation \(1\), got 2"
+    ):
         transposed_output_size(3, 3, 2, 0, 2)
     with pytest.raises(ValueError, match="crops away the whole output"):
         conv_transpose2d(np.ones((1, 1)), np.ones((1, 1)), padding=1)
@@ -135,13 +152,21 @@ def test_dilation_and_3d():
     np.testing.assert_allclose(conv3d(x, deep)[:, 0], conv2d(x.reshape(10, 6, 7), deep.reshape(4, 10, 3, 3)))
 
 
-@pytest.mark.parametrize("stride, padding, output_padding", [(1, 0, 0), (2, 0, 1), (3, 1, 2), ((2, 3), (1, 0), (1, 2)), (2, 2, 0)])
+@pytest.mark.parametrize(
+    "stride, padding, output_padding", [(1, 0, 0), (2, 0, 1), (3, 1, 2), ((2, 3), (1, 0), (1, 2)), (2, 2, 0)]
+)
 def test_matches_torch_conv_transpose2d(stride, padding, output_padding):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(4)
     x, w, b = rng.normal(size=(2, 3, 5, 4)), rng.normal(size=(3, 4, 3, 4)), rng.normal(size=4)
-    expected = torch.nn.functional.conv_transpose2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b),
-                                                    stride=stride, padding=padding, output_padding=output_padding)
+    expected = torch.nn.functional.conv_transpose2d(
+        torch.from_numpy(x),
+        torch.from_numpy(w),
+        torch.from_numpy(b),
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+    )
     np.testing.assert_allclose(conv_transpose2d(x, w, b, stride, padding, output_padding), expected.numpy(), atol=1e-12)
 
 
@@ -151,10 +176,14 @@ def test_upsampling_matches_torch(scale):
     x = np.random.default_rng(5).normal(size=(5, 7))
     t = torch.from_numpy(x)[None, None]
     interpolate = torch.nn.functional.interpolate
-    np.testing.assert_allclose(bilinear_upsample(x, scale),
-                               interpolate(t, scale_factor=scale, mode="bilinear", align_corners=False)[0, 0].numpy(),
-                               atol=1e-12)
-    np.testing.assert_array_equal(nearest_upsample(x, scale), interpolate(t, scale_factor=scale, mode="nearest")[0, 0].numpy())
+    np.testing.assert_allclose(
+        bilinear_upsample(x, scale),
+        interpolate(t, scale_factor=scale, mode="bilinear", align_corners=False)[0, 0].numpy(),
+        atol=1e-12,
+    )
+    np.testing.assert_array_equal(
+        nearest_upsample(x, scale), interpolate(t, scale_factor=scale, mode="nearest")[0, 0].numpy()
+    )
 
 
 def test_conv3d_matches_torch():

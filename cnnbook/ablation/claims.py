@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnbook.data import expand_with_shifts
 from cnnbook.book.errata import Claim
-
+from cnnbook.data import expand_with_shifts
 from cnnbook.nn import Flatten, Network
 
 from .rows import ROWS, row
@@ -31,13 +30,33 @@ def error_reduction(before: float, after: float) -> float:
 
 
 CLAIMS = [
-    Claim("003", "5.25", "one conv-pool layer (20 filters 5x5, pool 2) feeds the dense layer 20*12*12 values", 2880,
-          lambda: flattened_size(row(2).build(0))),
-    Claim("003", "5.25", "two conv-pool layers (20 then 40 filters) feed it 40*4*4 values", 640,
-          lambda: flattened_size(row(3).build(0))),
-    Claim("003", "5.25", "one-pixel shifts turn 50,000 training images into", 250_000,
-          lambda: 50_000 * len(expand_with_shifts(np.zeros((1, 28, 28)), np.zeros(1)).images)),
-    Claim("003", "5.25", "97.80% -> 98.78% (one conv-pool layer) cuts the error rate by a third", 1 / 3,
-          lambda: round(error_reduction(ROWS[0].source_accuracy, ROWS[1].source_accuracy), 3),
-          "the error rate falls from 2.20% to 1.22%, by 45%, nearly half; Nielsen wrote 'better than a third'"),
+    Claim(
+        "003",
+        "5.25",
+        "one conv-pool layer (20 filters 5x5, pool 2) feeds the dense layer 20*12*12 values",
+        2880,
+        lambda: flattened_size(row(2).build(0)),
+    ),
+    Claim(
+        "003",
+        "5.25",
+        "two conv-pool layers (20 then 40 filters) feed it 40*4*4 values",
+        640,
+        lambda: flattened_size(row(3).build(0)),
+    ),
+    Claim(
+        "003",
+        "5.25",
+        "one-pixel shifts turn 50,000 training images into",
+        250_000,
+        lambda: 50_000 * len(expand_with_shifts(np.zeros((1, 28, 28)), np.zeros(1)).images),
+    ),
+    Claim(
+        "003",
+        "5.25",
+        "97.80% -> 98.78% (one conv-pool layer) cuts the error rate by a third",
+        1 / 3,
+        lambda: round(error_reduction(ROWS[0].source_accuracy, ROWS[1].source_accuracy), 3),
+        "the error rate falls from 2.20% to 1.22%, by 45%, nearly half; Nielsen wrote 'better than a third'",
+    ),
 ]

@@ -51,4 +51,5 @@ def verdict(measured: float, source: float, tolerance: float = GOAL_TOLERANCE) -
     """
     if measured >= source:
         return "yes (above)"
-    return "yes (within)" if source - measured <= tolerance else "no"
+    # rounded: 99.60 - 99.45 is 0.15000000000000568 in floating point, and is meant as 0.15
+    return "yes (within)" if round(source - measured, 9) <= tolerance else "no"

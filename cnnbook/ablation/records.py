@@ -66,8 +66,9 @@ def predictions_array(text: str) -> np.ndarray:
 def provenance() -> dict:
     """Library versions, machine, git commit and date, for a record."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                                timeout=10, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         commit = "unknown"
     return {

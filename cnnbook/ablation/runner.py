@@ -74,11 +74,17 @@ class Piece:
 
 
 def pieces(rows: list[Row]) -> list[Piece]:
-    """The networks the ``rows`` need, in training order, each once (an ensemble's first member is the row before it)."""
+    """The networks the ``rows`` need, in training order, each once.
+
+    An ensemble's first member is the row before it, so it is trained once for both.
+    """
     needed: list[Piece] = []
     for row in rows:
-        wanted = [Piece(row)] if row.members == 1 else [Piece(ROWS[row.number - 2])] + [
-            Piece(row, member) for member in range(2, row.members + 1)]
+        wanted = (
+            [Piece(row)]
+            if row.members == 1
+            else [Piece(ROWS[row.number - 2])] + [Piece(row, member) for member in range(2, row.members + 1)]
+        )
         needed += [piece for piece in wanted if piece not in needed]
     return needed
 
@@ -86,11 +92,24 @@ def pieces(rows: list[Row]) -> list[Piece]:
 def settings(piece: Piece, mode: Mode, data: Data) -> dict:
     """Everything that decides a piece's result; a record made with other settings is stale."""
     row = piece.row
-    schedule = row.schedule if mode.max_epochs is None else replace(row.schedule, epochs=min(row.schedule.epochs, mode.max_epochs))
+    schedule = (
+        row.schedule
+        if mode.max_epochs is None
+        else replace(row.schedule, epochs=min(row.schedule.epochs, mode.max_epochs))
+    )
     train_size = len(data.training_set(row).images)
-    return {"mode": mode.name, "row": row.number, "member": piece.member, "seed": piece.seed, "expanded": row.expanded,
-            "train_size": train_size, "validation_size": len(data.validation.images), "test_size": len(data.test.images),
-            "schedule": schedule.as_dict(), "weight_decay": row.weight_decay(train_size)}
+    return {
+        "mode": mode.name,
+        "row": row.number,
+        "member": piece.member,
+        "seed": piece.seed,
+        "expanded": row.expanded,
+        "train_size": train_size,
+        "validation_size": len(data.validation.images),
+        "test_size": len(data.test.images),
+        "schedule": schedule.as_dict(),
+        "weight_decay": row.weight_decay(train_size),
+    }
 
 
 def train_piece(piece: Piece, mode: Mode, data: Data, progress: bool = True) -> dict:
@@ -101,10 +120,18 @@ def train_piece(piece: Piece, mode: Mode, data: Data, progress: bool = True) -> 
     network = piece.row.build(piece.seed)
     started = time.perf_counter()
     history = network.fit(
-        train.images, train.labels, epochs=schedule.epochs, batch_size=schedule.batch_size,
-        learning_rate=schedule.learning_rate, momentum=schedule.momentum, weight_decay=config["weight_decay"],
-        validation=tuple(data.validation), lr_schedule=lambda epoch, _: schedule.rate(epoch), seed=piece.seed,
-        progress=progress)
+        train.images,
+        train.labels,
+        epochs=schedule.epochs,
+        batch_size=schedule.batch_size,
+        learning_rate=schedule.learning_rate,
+        momentum=schedule.momentum,
+        weight_decay=config["weight_decay"],
+        validation=tuple(data.validation),
+        lr_schedule=lambda epoch, _: schedule.rate(epoch),
+        seed=piece.seed,
+        progress=progress,
+    )
     seconds = time.perf_counter() - started
     validation = network.predict(data.validation.images)
     test = network.predict(data.test.images)
@@ -127,6 +154,7 @@ def train_piece(piece: Piece, mode: Mode, data: Data, progress: bool = True) -> 
 
 def vote(row: Row, members: list[dict], data: Data) -> dict:
     """Row 8's record: the members' recorded predictions, combined by majority vote (ties to the lowest class)."""
+
     def voted(key: str, labels: np.ndarray) -> tuple[np.ndarray, float]:
         winners = majority_vote(np.stack([predictions_array(m[key]) for m in members]), classes=10)
         return winners, _percent(winners, labels)
@@ -134,16 +162,25 @@ def vote(row: Row, members: list[dict], data: Data) -> dict:
     validation, validation_accuracy = voted("validation_predictions", data.validation.labels)
     test, test_accuracy = voted("test_predictions", data.test.labels)
     return {
-        "mode": members[0]["mode"], "row": row.number, "member": 1, "name": row.name,
-        "source_accuracy": row.source_accuracy, "members": [m["test_accuracy"] for m in members],
-        "test_accuracy": test_accuracy, "validation_accuracy": validation_accuracy,
-        "best_epoch": None, "epochs": sum(m["epochs"] for m in members),
+        "mode": members[0]["mode"],
+        "row": row.number,
+        "member": 1,
+        "name": row.name,
+        "source_accuracy": row.source_accuracy,
+        "members": [m["test_accuracy"] for m in members],
+        "test_accuracy": test_accuracy,
+        "validation_accuracy": validation_accuracy,
+        "best_epoch": None,
+        "epochs": sum(m["epochs"] for m in members),
         "seconds": round(sum(m["seconds"] for m in members), 1),
         "images_per_second": round(float(np.mean([m["images_per_second"] for m in members]))),
-        "schedule": members[0]["schedule"], "train_size": members[0]["train_size"],
-        "validation_size": len(data.validation.images), "test_size": len(data.test.images),
+        "schedule": members[0]["schedule"],
+        "train_size": members[0]["train_size"],
+        "validation_size": len(data.validation.images),
+        "test_size": len(data.test.images),
         **provenance(),
-        "validation_predictions": predictions_text(validation), "test_predictions": predictions_text(test),
+        "validation_predictions": predictions_text(validation),
+        "test_predictions": predictions_text(test),
     }
 
 
@@ -166,7 +203,9 @@ def run_ladder(
     done: dict[str, dict] = {}
     plan = pieces(chosen)
     for index, piece in enumerate(plan, 1):
-        label = f"[{index}/{len(plan)}] row {piece.row.number}" + (f" member {piece.member}" if piece.member > 1 else "")
+        label = f"[{index}/{len(plan)}] row {piece.row.number}" + (
+            f" member {piece.member}" if piece.member > 1 else ""
+        )
         record = read_record(results, piece.record_name) if results is not None else None
         if record is not None and all(record.get(k) == v for k, v in settings(piece, mode, data).items()):
             log(f"{label}: recorded, {record['test_accuracy']:.2f}% (not trained again)")
@@ -177,7 +216,10 @@ def run_ladder(
             record = train_piece(piece, mode, data, progress)
             if results is not None:
                 write_record(results, piece.record_name, record)
-            log(f"{label}: {record['test_accuracy']:.2f}% test, best epoch {record['best_epoch']}, {record['seconds']:.0f} s")
+            log(
+                f"{label}: {record['test_accuracy']:.2f}% test, best epoch {record['best_epoch']}, "
+                f"{record['seconds']:.0f} s"
+            )
         done[piece.record_name] = record
     out = {row.number: done[record_name(row.number)] for row in chosen if row.members == 1}
     for row in chosen:

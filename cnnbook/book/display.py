@@ -7,7 +7,8 @@ the HTML book never contains a number typed by hand. Outside the book build it i
 from __future__ import annotations
 
 import html
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 
 def glue(name: str, value: Any) -> Any:

@@ -47,16 +47,26 @@ class Package:
 
 
 PACKAGES = (
-    Package("mathjax", "3.2.2",
-            "sha512-Bt+SSVU8eBG27zChVewOicYs7Xsdt40qm4+UpHyX7k0/O9NliPc+x77k1/FEsPsjKPZGJvtRZM1vO+geW0OhGw==",
-            keep=("es5/tex-mml-chtml.js", "es5/output/chtml/", "es5/input/tex/extensions/", "es5/ui/", "es5/a11y/"),
-            skip=("es5/sre/",)),
-    Package("@jupyter-widgets/html-manager", "1.0.15",
-            "sha512-5thBIV6ymNgmPVOHvzx+gGy8ZSKmSazhtGw4/c4xJDVzRhG9PTeQsRjF3FUTopvFi//SABeNz1yp47bCrJ3CQA==",
-            keep=("dist/",), skip=("dist/embed.js", "dist/libembed-amd.js", ".map")),
-    Package("requirejs", "2.3.7",
-            "sha512-DouTG8T1WanGok6Qjg2SXuCMzszOo0eHeH9hDZ5Y4x8Je+9JB38HdTLT4/VA8OaUhBa0JPVHJ0pyBkM1z+pDsw==",
-            keep=("require.js",)),
+    Package(
+        "mathjax",
+        "3.2.2",
+        "sha512-Bt+SSVU8eBG27zChVewOicYs7Xsdt40qm4+UpHyX7k0/O9NliPc+x77k1/FEsPsjKPZGJvtRZM1vO+geW0OhGw==",
+        keep=("es5/tex-mml-chtml.js", "es5/output/chtml/", "es5/input/tex/extensions/", "es5/ui/", "es5/a11y/"),
+        skip=("es5/sre/",),
+    ),
+    Package(
+        "@jupyter-widgets/html-manager",
+        "1.0.15",
+        "sha512-5thBIV6ymNgmPVOHvzx+gGy8ZSKmSazhtGw4/c4xJDVzRhG9PTeQsRjF3FUTopvFi//SABeNz1yp47bCrJ3CQA==",
+        keep=("dist/",),
+        skip=("dist/embed.js", "dist/libembed-amd.js", ".map"),
+    ),
+    Package(
+        "requirejs",
+        "2.3.7",
+        "sha512-DouTG8T1WanGok6Qjg2SXuCMzszOo0eHeH9hDZ5Y4x8Je+9JB38HdTLT4/VA8OaUhBa0JPVHJ0pyBkM1z+pDsw==",
+        keep=("require.js",),
+    ),
 )
 
 

@@ -25,8 +25,24 @@ from .mnist import (
 from .splits import Dataset, Split, expand_with_shifts, expanded_training_set, nielsen_split
 
 __all__ = [
-    "MIRRORS", "MNIST_FILES", "CorruptFileError", "Dataset", "Mnist", "MnistNotFoundError", "Split",
-    "cache_home", "candidate_folders", "download_mnist", "download_verified", "expand_with_shifts",
-    "expanded_training_set", "find_mnist", "load_mnist", "md5sum", "nielsen_split", "read_idx",
-    "verify_md5", "write_idx",
+    "MIRRORS",
+    "MNIST_FILES",
+    "CorruptFileError",
+    "Dataset",
+    "Mnist",
+    "MnistNotFoundError",
+    "Split",
+    "cache_home",
+    "candidate_folders",
+    "download_mnist",
+    "download_verified",
+    "expand_with_shifts",
+    "expanded_training_set",
+    "find_mnist",
+    "load_mnist",
+    "md5sum",
+    "nielsen_split",
+    "read_idx",
+    "verify_md5",
+    "write_idx",
 ]

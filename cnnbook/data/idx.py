@@ -21,9 +21,7 @@ class CorruptFileError(ValueError):
     """A data file is damaged, truncated, of the wrong kind, or not the expected version."""
 
 
-def read_idx(
-    path: str | PathLike, ndim: int | None = None, item_shape: tuple[int, ...] | None = None
-) -> np.ndarray:
+def read_idx(path: str | PathLike, ndim: int | None = None, item_shape: tuple[int, ...] | None = None) -> np.ndarray:
     """The uint8 array stored in the gzip-compressed IDX file at ``path``.
 
     ``ndim`` and ``item_shape`` (the sizes after the first one, e.g. ``(28, 28)``), when given, are

@@ -188,7 +188,8 @@ def load_mnist(download: bool = True) -> Mnist:
     arrays = _load_uint8(str(find_mnist(download=download)))
     images = {key: (arrays[key] / np.float32(255)).astype(np.float32) for key in ("train_images", "test_images")}
     return Mnist(
-        images["train_images"], arrays["train_labels"].astype(np.int64),
-        images["test_images"], arrays["test_labels"].astype(np.int64),
+        images["train_images"],
+        arrays["train_labels"].astype(np.int64),
+        images["test_images"],
+        arrays["test_labels"].astype(np.int64),
     )
-
