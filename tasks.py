@@ -2,7 +2,7 @@
 """The project's commands. Each one sets up what it needs (a .venv with requirements.txt) first.
 
     python3 tasks.py book   build the HTML book into _build/html (runs every chapter)
-    python3 tasks.py test   every check: notebooks clean, exercises in sync, book with warnings
+    python3 tasks.py test   every check: lint and format, notebooks clean, exercises in sync, book with warnings
                             as errors, then pytest (library, nbval over notebooks and solutions,
                             a headless browser reading the built book offline)
     python3 tasks.py lab    open JupyterLab on the project, for working the exercises
@@ -88,6 +88,8 @@ def test() -> None:
     ensure_venv(with_torch=ci)
     if ci:
         ensure_ci_browser()
+    run(BIN / "ruff", "check", ".")  # the linter, then the formatter, as configured in pyproject.toml
+    run(BIN / "ruff", "format", "--check", ".")
     run(PYTHON, "-m", "cnnbook.book.nbclean", "--check", "notebooks", "solutions", "exercises")
     run(PYTHON, "-m", "cnnbook.homework.generate", "--check")
     build_book("-W", "-n", "--keep-going")  # Sphinx warnings and broken references are errors
