@@ -1,7 +1,7 @@
-"""``python -m cnnbook grade ...``: the same as the ``cnnbook`` command."""
+"""``python -m cnnbook grade ...``: the same as the ``cnnbook`` command (:mod:`cnnbook.homework.cli`)."""
 
 import sys
 
-from cnnbook.cli import main
+from cnnbook.homework.cli import main
 
 sys.exit(main())

@@ -7,11 +7,14 @@ report is checked: the score its code earns, and what the report says went wrong
 
 from __future__ import annotations
 
+import ast
+import importlib
 import importlib.util
 import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -23,17 +26,26 @@ import nbformat
 import numpy as np
 import pytest
 
-from cnnbook.cli import find_submissions, main as cli_main
-from cnnbook.homework import checks
+from cnnbook.homework import checks, in_kernel, wire
+from cnnbook.homework.cli import find_submissions
+from cnnbook.homework.cli import main as cli_main
 from cnnbook.homework.grade import (
-    GraderError, QuestionResult, Report, SubmissionError, TestResult, clean, grade, load_tests, read_submission,
+    GraderError,
+    QuestionResult,
+    Report,
+    SubmissionError,
+    TestResult,
+    clean,
+    grade,
+    load_tests,
+    read_submission,
 )
+from cnnbook.homework.in_kernel import answer, decode, encode
 from cnnbook.homework.kernel import KernelTransport, Limits, NotebookSession
-from cnnbook.homework.plain import decode, encode
-from cnnbook.homework.report import to_dict, to_junit, to_markdown, write_atomic
+from cnnbook.homework.report import to_dict, to_junit, to_markdown, write_report
 from cnnbook.homework.sandbox import Account, Reaper, choose_account, processes
 from cnnbook.homework.student import Student
-from cnnbook.homework.wire import answer, parse_reply, request_expression
+from cnnbook.homework.wire import parse_reply, request_expression
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBMISSIONS = ROOT / "tests" / "submissions"
@@ -42,6 +54,10 @@ SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 FULL = {"q1": 2, "q2": 3, "q3": 1, "q4": 2, "q5": 2}
 ZERO = dict.fromkeys(FULL, 0)
 ISOLATED = os.geteuid() == 0  # as root the kernel runs as a dedicated user; otherwise as ours
+HOMEWORK = ROOT / "cnnbook" / "homework"
+KERNEL_SIDE = "in_kernel"  # runs in the student's kernel
+BOTH_SIDES = {"__init__", "checks", "student"}  # run where the tests run: the grader, and the notebook for check
+GRADER_SIDE = {p.stem for p in HOMEWORK.glob("*.py")} - BOTH_SIDES - {KERNEL_SIDE}
 
 # What each hostile notebook's code earns, question by question (q2's 3 points are shared by 4 tests).
 EXPECTED = {
@@ -73,6 +89,7 @@ EXPECTED = {
 
 # ---- plain parts: no kernel ----------------------------------------------------------------------
 
+
 def _shown(text: str) -> dict:
     """A user_expressions entry as ipykernel sends it."""
     return {"status": "ok", "data": {"text/plain": repr(text)}, "metadata": {}}
@@ -80,21 +97,75 @@ def _shown(text: str) -> dict:
 
 def test_a_request_round_trip_without_a_kernel():
     namespace = {"scale": lambda a, factor=1: a * factor, "x": np.arange(3)}
-    for expression, expected in [(request_expression("x"), np.arange(3)),
-                                 (request_expression("scale", (encode((np.ones(2),)), encode({"factor": 3}))), [3, 3])]:
+    for expression, expected in [
+        (request_expression("x"), np.arange(3)),
+        (request_expression("scale", (encode((np.ones(2),)), encode({"factor": 3}))), [3, 3]),
+    ]:
         text = eval(expression, namespace)  # what the kernel evaluates
         np.testing.assert_array_equal(decode(parse_reply(_shown(text))["value"]), expected)
     missing = answer(namespace, json.dumps({"name": "nope", "call": None}))
     assert "'nope' is not defined" in parse_reply(_shown(missing))["error"]
 
 
-@pytest.mark.parametrize("garbage", [
-    None, "text", {"status": "error", "ename": "NameError", "evalue": "x"}, {"status": "ok"},
-    {"status": "ok", "data": {"text/plain": 42}}, _shown("not json"), _shown('{"value": 1, "error": "x"}'),
-    _shown('{"error": {"not": "text"}}'), _shown('{"passed": true}'), _shown("[1, 2]"),
-    {"status": "ok", "data": {"text/plain": "__import__('os').system('true')"}},
-    _shown("[" * 100_000 + "]" * 100_000),
-])
+def _imports(path: Path) -> list[tuple[str, set[str]]]:
+    """``(module, names)`` for every import statement of a homework module, at any depth.
+
+    ``names`` is empty for ``import m``; a relative import is resolved against ``cnnbook.homework``.
+    """
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, set()) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            package = ".".join(["cnnbook", "homework"][: 3 - node.level]) if node.level else ""
+            module = ".".join(part for part in (package, node.module) if part)
+            found.append((module, {alias.name for alias in node.names}))
+    return found
+
+
+def test_the_kernel_side_imports_only_the_standard_library_and_numpy():
+    for module, _ in _imports(HOMEWORK / f"{KERNEL_SIDE}.py"):
+        top = module.split(".")[0]
+        assert top in sys.stdlib_module_names or top == "numpy", f"{KERNEL_SIDE}.py imports {module}"
+
+
+def test_the_grader_side_takes_only_the_codec_from_the_kernel_side():
+    """What runs the student's code (answer, run_request, LocalTransport) is never imported by the grader's
+    modules: they name ``answer`` only in the text of a request, which the kernel evaluates."""
+    codec = {"encode", "decode", "Unsupported"}
+    for path in sorted(HOMEWORK.glob("*.py")):
+        allowed = codec | ({"LocalTransport"} if path.stem in BOTH_SIDES else set())  # check runs in the notebook
+        for module, names in _imports(path):
+            # ``import cnnbook.homework.in_kernel`` (no names) would let it call anything there
+            assert module != f"cnnbook.homework.{KERNEL_SIDE}" or names and names <= allowed, (path.name, names)
+            assert not (module == "cnnbook.homework" and KERNEL_SIDE in names), path.name
+    assert importlib.import_module(wire.KERNEL_SIDE) is in_kernel and wire.KERNEL_SIDE in request_expression("x")
+
+
+def test_a_notebook_loads_nothing_of_the_graders():
+    """What a notebook imports (and the kernel imports to answer a request) brings no grader-side module along."""
+    code = f"import sys, cnnbook.homework, cnnbook.homework.{KERNEL_SIDE}; print(*sys.modules)"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert not {f"cnnbook.homework.{m}" for m in GRADER_SIDE} & set(loaded.stdout.split())
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        None,
+        "text",
+        {"status": "error", "ename": "NameError", "evalue": "x"},
+        {"status": "ok"},
+        {"status": "ok", "data": {"text/plain": 42}},
+        _shown("not json"),
+        _shown('{"value": 1, "error": "x"}'),
+        _shown('{"error": {"not": "text"}}'),
+        _shown('{"passed": true}'),
+        _shown("[1, 2]"),
+        {"status": "ok", "data": {"text/plain": "__import__('os').system('true')"}},
+        _shown("[" * 100_000 + "]" * 100_000),
+    ],
+)
 def test_a_reply_that_is_not_an_answer_becomes_an_error(garbage):
     reply = parse_reply(garbage)
     assert set(reply) == {"error"} and isinstance(reply["error"], str)
@@ -106,14 +177,18 @@ def test_clean_makes_one_short_printable_line():
 
 
 def test_load_tests_uses_its_own_registry_and_keeps_hidden_flags():
+    notebook_registry = checks.REGISTRY
     before = {q: dict(t) for q, t in checks.REGISTRY.tests.items()}
-    loaded = load_tests(ROOT / "solutions" / CHAPTER1)
-    assert {q: dict(t) for q, t in checks.REGISTRY.tests.items()} == before
-    assert {q.name: q.points for q in loaded} == FULL
-    assert [(t.name, t.hidden) for t in loaded[0].tests] == [("no_padding", False), ("same_padding", False),
-                                                             ("strided_cases", True)]
+    loaded = load_tests(ROOT / "solutions" / CHAPTER1)  # its import cell imports test afresh: still registers there
+    assert checks.REGISTRY is notebook_registry and {q: dict(t) for q, t in checks.REGISTRY.tests.items()} == before
+    assert loaded.source == ROOT / "solutions" / CHAPTER1 and {q.name: q.points for q in loaded.questions} == FULL
+    assert [(t.name, t.hidden) for t in loaded.questions[0].tests] == [
+        ("no_padding", False),
+        ("same_padding", False),
+        ("strided_cases", True),
+    ]
     visible = load_tests(ROOT / "solutions" / CHAPTER1, visible_only=True)
-    assert [len(q.tests) for q in visible] == [2, 2, 1, 1, 1]
+    assert [len(q.tests) for q in visible.questions] == [2, 2, 1, 1, 1]
 
 
 def test_a_broken_source_is_the_graders_error(tmp_path):
@@ -130,9 +205,12 @@ def test_read_submission(tmp_path):
     assert cells[0] == (2, "import numpy as np\n\nfrom cnnbook.homework import assert_close, check, test")
     link = tmp_path / "link.ipynb"
     link.symlink_to(ROOT / "solutions" / CHAPTER1)
-    for path, reason in [(link, "symbolic link"), (tmp_path / "missing.ipynb", "cannot read"),
-                         (SUBMISSIONS / "malformed-json.ipynb", "not valid notebook JSON"),
-                         (SUBMISSIONS / "not-a-notebook.ipynb", "not a Jupyter notebook")]:
+    for path, reason in [
+        (link, "symbolic link"),
+        (tmp_path / "missing.ipynb", "cannot read"),
+        (SUBMISSIONS / "malformed-json.ipynb", "not valid notebook JSON"),
+        (SUBMISSIONS / "not-a-notebook.ipynb", "not a Jupyter notebook"),
+    ]:
         with pytest.raises(SubmissionError, match=reason):
             read_submission(path)
 
@@ -149,17 +227,23 @@ def test_report_formats():
     suite = ET.fromstring(to_junit([_report()])).find("testsuite")
     assert (suite.get("tests"), suite.get("failures")) == ("2", "1")
     assert suite.find("testcase[@name='b']/failure").get("message") == 'got 1 | "2" <x>'
-    assert "got 1 \\| \"2\" &lt;x>" in to_markdown([_report()])
+    assert 'got 1 \\| "2" &lt;x>' in to_markdown([_report()])
 
 
-def test_write_atomic_replaces_a_planted_link(tmp_path):
+def test_a_report_replaces_a_planted_link_and_stays_private(tmp_path, monkeypatch):
+    """The kernel's user may plant a link where a report goes: it is replaced, never written through."""
+    monkeypatch.setenv("SUDO_UID", "61000")
+    monkeypatch.setenv("SUDO_GID", "61001")
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me")
     (tmp_path / "report.json").symlink_to(victim)
-    write_atomic(tmp_path / "report.json", "{}")
-    assert victim.read_text() == "keep me" and not (tmp_path / "report.json").is_symlink()
-    assert (tmp_path / "report.json").read_text() == "{}" and sorted(p.name for p in tmp_path.iterdir()) == [
-        "report.json", "victim.txt"]
+    write_report(tmp_path / "report.json", "{}")
+    written = (tmp_path / "report.json").lstat()
+    assert victim.read_text() == "keep me" and (tmp_path / "report.json").read_text() == "{}"
+    assert stat.S_ISREG(written.st_mode) and written.st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json", "victim.txt"]
+    if os.geteuid() == 0:  # under sudo, root hands the report to the user who ran sudo
+        assert (written.st_uid, written.st_gid) == (61000, 61001)
 
 
 def test_report_names_in_a_folder_do_not_collide(tmp_path):
@@ -170,6 +254,13 @@ def test_report_names_in_a_folder_do_not_collide(tmp_path):
     (tmp_path / "solutions" / ".ipynb_checkpoints" / CHAPTER1).write_text("{}")
     names = [str(n) for _, n in find_submissions([tmp_path / "solutions", tmp_path / "exercises" / CHAPTER1])]
     assert names == [CHAPTER1, f"exercises/{CHAPTER1}"]
+
+
+def test_the_cnnbook_command_is_the_graders():
+    tomllib = pytest.importorskip("tomllib")
+    target = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]["cnnbook"]
+    module, _, function = target.partition(":")
+    assert getattr(importlib.import_module(module), function) is cli_main
 
 
 def test_cli_exercises_and_errors(tmp_path, capsys):
@@ -193,8 +284,11 @@ def test_no_kernel_is_the_graders_failure(monkeypatch, capsys):
 def test_the_reaper_ends_a_daemon_that_left_its_session(tmp_path):
     """Without root the kernel is ours: a double-forked, setsid daemon must still be found and killed."""
     reaper = Reaper(Account(os.getuid(), os.getgid(), isolated=False))
-    daemon = ("import os, sys, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
-              "        open(sys.argv[1], 'w').write(str(os.getpid()))\n        time.sleep(60)\n    os._exit(0)\nos.wait()")
+    daemon = (
+        "import os, sys, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+        "        open(sys.argv[1], 'w').write(str(os.getpid()))\n        time.sleep(60)\n"
+        "    os._exit(0)\nos.wait()"
+    )
     subprocess.run([sys.executable, "-c", daemon, str(tmp_path / "pid")], timeout=30, check=True)
     for _ in range(100):  # the grandchild writes its pid a moment after its parents are gone
         if (tmp_path / "pid").exists() and (tmp_path / "pid").read_text():
@@ -207,6 +301,7 @@ def test_the_reaper_ends_a_daemon_that_left_its_session(tmp_path):
 
 
 # ---- with a kernel ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
 def test_every_solution_scores_full_marks(path):
@@ -230,9 +325,14 @@ def test_time_limits_and_what_the_kernel_can_reach(tmp_path, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", "secret-token")
     private = tmp_path / "private.txt"  # tmp_path is in a 0700 folder of ours
     private.write_text("the hidden tests")
-    cells = [(0, "import os, time"), (1, "token = os.environ.get('GITHUB_TOKEN')"),
-             (2, f"try:\n    leak = open({str(private)!r}).read()\nexcept OSError as e:\n    leak = type(e).__name__"),
-             (3, "time.sleep(1)"), (4, "time.sleep(5)"), (5, "late = 1")]
+    cells = [
+        (0, "import os, time"),
+        (1, "token = os.environ.get('GITHUB_TOKEN')"),
+        (2, f"try:\n    leak = open({str(private)!r}).read()\nexcept OSError as e:\n    leak = type(e).__name__"),
+        (3, "time.sleep(1)"),
+        (4, "time.sleep(5)"),
+        (5, "late = 1"),
+    ]
     with NotebookSession(cells, choose_account(), Limits(cell=3, total=2.5, grace=2)) as session:
         session.run()
         student = Student(KernelTransport(session))
@@ -240,7 +340,20 @@ def test_time_limits_and_what_the_kernel_can_reach(tmp_path, monkeypatch):
         assert student.leak == ("PermissionError" if ISOLATED else "the hidden tests")
         assert session.log.timed_out == [4] and session.log.not_run == [5]
         with pytest.raises(Exception, match="'late' is not defined"):
-            student.late
+            _ = student.late  # reading the name is what raises
+
+
+def test_the_grader_never_runs_kernel_side_code_itself(monkeypatch):
+    """The student's code runs only in the kernel: with the functions that run it broken here, grading still works."""
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("kernel-side code ran in the grader's process")
+
+    for name in ("answer", "run_request"):
+        monkeypatch.setattr(in_kernel, name, forbidden)
+    monkeypatch.setattr(in_kernel.LocalTransport, "__init__", forbidden)
+    report = grade(SUBMISSIONS / "solved.ipynb", ROOT / "solutions" / CHAPTER1, isolate=False)
+    assert report.score == report.max_score == 10
 
 
 def test_without_isolation_the_report_says_so():
@@ -265,9 +378,25 @@ def hostile(tmp_path_factory):
     shutil.copytree(SUBMISSIONS, private / "submissions", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     out = Path(tempfile.mkdtemp(prefix="cnnbook-reports-"))
     out.chmod(0o777)  # writable by the kernel's user, so the fake-report attack has a real target
-    command = [sys.executable, "-m", "cnnbook", "grade", str(private / "submissions"),
-               "--source", str(private / "solutions" / CHAPTER1), "--json", str(out), "--junit", str(out),
-               "--cell-timeout", "5", "--grace", "2", "--timeout", "60"]
+    command = [
+        sys.executable,
+        "-m",
+        "cnnbook",
+        "grade",
+        str(private / "submissions"),
+        "--source",
+        str(private / "solutions" / CHAPTER1),
+        "--json",
+        str(out),
+        "--junit",
+        str(out),
+        "--cell-timeout",
+        "5",
+        "--grace",
+        "2",
+        "--timeout",
+        "60",
+    ]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     time.sleep(0.5)  # anything still alive would have rewritten a report by now
     yield result, out

@@ -9,9 +9,11 @@ import pytest
 from nbclient import NotebookClient
 
 from cnnbook.homework import REGISTRY, LocalTransport, Student, assert_close, check, test
-from cnnbook.homework.generate import expected_exercises, main as generate_main, stub
+from cnnbook.homework.checks import Registry
+from cnnbook.homework.generate import expected_exercises, stub
+from cnnbook.homework.generate import main as generate_main
+from cnnbook.homework.in_kernel import Unsupported, decode, encode
 from cnnbook.homework.notebook import FormatError, questions
-from cnnbook.homework.plain import Unsupported, decode, encode
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,8 +28,21 @@ class SneakyArray(np.ndarray):
         return np.ones(np.shape(other), dtype=bool)
 
 
-@pytest.mark.parametrize("value", [3, -2.5, float("inf"), True, None, "s", [1, (2, 3.0)], {"a": [1]},
-                                   np.arange(6, dtype=np.int32).reshape(2, 3), np.float32(1.5)])
+@pytest.mark.parametrize(
+    "value",
+    [
+        3,
+        -2.5,
+        float("inf"),
+        True,
+        None,
+        "s",
+        [1, (2, 3.0)],
+        {"a": [1]},
+        np.arange(6, dtype=np.int32).reshape(2, 3),
+        np.float32(1.5),
+    ],
+)
 def test_plain_round_trip(value):
     back = decode(json.loads(json.dumps(encode(value))))
     if isinstance(value, np.ndarray):
@@ -40,16 +55,31 @@ def test_nan_survives():
     assert np.isnan(decode(encode(float("nan"))))
 
 
-@pytest.mark.parametrize("liar", [AlwaysEqual(), np.zeros(3).view(SneakyArray), np.array([AlwaysEqual()]),
-                                  {AlwaysEqual(): 1} if False else [AlwaysEqual()]])
+@pytest.mark.parametrize(
+    "liar",
+    [
+        AlwaysEqual(),
+        np.zeros(3).view(SneakyArray),
+        np.array([AlwaysEqual()]),
+        {AlwaysEqual(): 1} if False else [AlwaysEqual()],
+    ],
+)
 def test_objects_that_lie_about_equality_compare_unequal(liar):
     back = decode(encode(liar))
     flat = back[0] if isinstance(back, list) else back
     assert isinstance(flat, Unsupported) and flat != flat and not (flat == 3)
 
 
-@pytest.mark.parametrize("garbage", [{"ndarray": {"dtype": "O", "shape": [1], "data": ""}}, {"float": 3},
-                                     {"x": 1, "y": 2}, [1, 2], {"ndarray": {"dtype": "<f8", "shape": [5], "data": "AAAA"}}])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        {"ndarray": {"dtype": "O", "shape": [1], "data": ""}},
+        {"float": 3},
+        {"x": 1, "y": 2},
+        [1, 2],
+        {"ndarray": {"dtype": "<f8", "shape": [5], "data": "AAAA"}},
+    ],
+)
 def test_malformed_data_decodes_to_unsupported(garbage):
     assert isinstance(decode(garbage), Unsupported)
 
@@ -62,7 +92,7 @@ def test_student_handle_reads_values_and_calls_functions():
     with pytest.raises(Exception, match="ZeroDivisionError"):
         student.broken()
     with pytest.raises(Exception, match="'missing' is not defined"):
-        student.missing
+        _ = student.missing  # reading the name is what raises
 
 
 def test_the_student_cannot_mutate_the_tests_arguments():
@@ -93,16 +123,39 @@ def test_check_reports_each_test():
     REGISTRY.tests.pop("q_demo")
 
 
+def test_a_registry_collects_only_while_open():
+    before = {q: dict(t) for q, t in REGISTRY.tests.items()}
+    loading = Registry()
+    with loading.collecting():
+        from cnnbook.homework import test as imported_afresh  # as a source notebook's import cell does
+
+        @imported_afresh("q_collect")
+        def inside(student):
+            pass
+
+    @test("q_collect")
+    def outside(student):
+        pass
+
+    assert list(loading.tests) == ["q_collect"] and list(loading.tests["q_collect"]) == ["inside"]
+    assert list(REGISTRY.tests.pop("q_collect")) == ["outside"] and REGISTRY.tests == before
+
+
 def test_check_with_no_tests_says_so():
     assert "no tests found" in check("q_nothing", {}).summary()
 
 
-@pytest.mark.parametrize("source, expected", [
-    ("def f(x):\n    # BEGIN SOLUTION\n    return x\n    # END SOLUTION",
-     "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()"),
-    ("answer = 6 * 7  # SOLUTION", "answer = ...  # YOUR CODE HERE"),
-    ("a[0] = 1  # SOLUTION\nb = 2", "a[0] = ...  # YOUR CODE HERE\nb = 2"),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        (
+            "def f(x):\n    # BEGIN SOLUTION\n    return x\n    # END SOLUTION",
+            "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()",
+        ),
+        ("answer = 6 * 7  # SOLUTION", "answer = ...  # YOUR CODE HERE"),
+        ("a[0] = 1  # SOLUTION\nb = 2", "a[0] = ...  # YOUR CODE HERE\nb = 2"),
+    ],
+)
 def test_stub(source, expected):
     assert stub(source) == expected
 
@@ -115,8 +168,11 @@ def test_stub_rejects_unbalanced_markers(source):
 
 def _question(*cells):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_raw_cell("# BEGIN QUESTION\nname: q1\npoints: 2"), *cells,
-                nbformat.v4.new_raw_cell("# END QUESTION")]
+    nb.cells = [
+        nbformat.v4.new_raw_cell("# BEGIN QUESTION\nname: q1\npoints: 2"),
+        *cells,
+        nbformat.v4.new_raw_cell("# END QUESTION"),
+    ]
     return nb
 
 
@@ -160,8 +216,9 @@ def _run_and_check(path: Path) -> dict:
     nb = nbformat.read(path, as_version=4)
     nb.cells = [c for c in nb.cells if not c.source.startswith("check(")]  # report every question at the end
     nb.cells.append(nbformat.v4.new_code_cell(REPORT))
-    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     return json.loads(nb.cells[-1].outputs[0]["text"])
 
 

@@ -7,19 +7,25 @@ A test is a function of one argument, the :class:`~cnnbook.homework.student.Stud
         assert student.edges[0, 0] == -5
 
 The same test code runs in two places: in the student's notebook, where ``check("q1")`` gives
-instant feedback, and in the grader's own process, where the student cannot reach it.
+instant feedback, and in the grader's own process, where the student cannot reach it. In a
+notebook ``@test`` registers into :data:`REGISTRY`; the grader loads a source notebook's tests
+into a registry of its own (:meth:`Registry.collecting`) and passes that one along.
 """
 
 from __future__ import annotations
 
 import html
 import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from cnnbook.homework.student import LocalTransport, Student, StudentError
+from cnnbook.homework.in_kernel import LocalTransport
+from cnnbook.homework.student import Student, StudentError
 
 TestFunction = Callable[[Student], None]
 
@@ -33,9 +39,23 @@ class Registry:
     def add(self, question: str, function: TestFunction) -> None:
         self.tests.setdefault(question, {})[function.__name__] = function
 
+    @contextmanager
+    def collecting(self) -> Iterator[Registry]:
+        """While open, ``@test`` registers here (in this thread or task only) instead of into :data:`REGISTRY`.
 
-#: The registry of the current process: test cells executed here register into it.
+        Scoped rather than passed to each cell because the code run may import ``test`` afresh
+        (``from cnnbook.homework import test``), which must still register here.
+        """
+        token = _COLLECTING.set(self)
+        try:
+            yield self
+        finally:
+            _COLLECTING.reset(token)
+
+
+#: The notebook's registry: test cells executed in a notebook register into it.
 REGISTRY = Registry()
+_COLLECTING: ContextVar[Registry | None] = ContextVar("cnnbook_homework_collecting", default=None)
 
 
 def test(question: str) -> Callable[[TestFunction], TestFunction]:
@@ -44,7 +64,8 @@ def test(question: str) -> Callable[[TestFunction], TestFunction]:
         raise ValueError(f'use it as @test("q1"), with the question name, got {question!r}')
 
     def register(function: TestFunction) -> TestFunction:
-        REGISTRY.add(question, function)
+        collecting = _COLLECTING.get()
+        (REGISTRY if collecting is None else collecting).add(question, function)
         return function
 
     return register
@@ -109,7 +130,8 @@ class CheckResult:
         colour = "#1a7f37" if self.passed else "#b42318"
         items = "".join(
             f"<li>{'✓' if o.passed else '✗'} <code>{html.escape(o.name)}</code>"
-            + ("" if o.passed else f": {html.escape(o.message)}") + "</li>"
+            + ("" if o.passed else f": {html.escape(o.message)}")
+            + "</li>"
             for o in self.outcomes
         )
         return f'<div style="color:{colour}"><b>{html.escape(self.summary())}</b><ul>{items}</ul></div>'
@@ -150,8 +172,8 @@ def assert_close(actual: Any, expected: Any, atol: float = 1e-6, rtol: float = 1
     gap = np.abs(actual.astype(float) - expected.astype(float))
     if np.any(gap > atol + rtol * np.abs(expected)):
         worst = np.unravel_index(np.argmax(gap), gap.shape) if gap.ndim else ()
+        where = f", at index {tuple(int(i) for i in worst)}" if gap.ndim else ""
         raise AssertionError(
-            f"{what} is off by up to {gap.max():.4g}"
-            + (f", at index {tuple(int(i) for i in worst)}: got {actual[worst].item()!r}, expected {expected[worst].item()!r}" if gap.ndim
-               else f": got {actual.item()!r}, expected {expected.item()!r}")
+            f"{what} is off by up to {gap.max():.4g}{where}: "
+            f"got {actual[worst].item()!r}, expected {expected[worst].item()!r}"
         )

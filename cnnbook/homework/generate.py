@@ -16,7 +16,14 @@ from pathlib import Path
 import nbformat
 
 from cnnbook.homework.notebook import (
-    BEGIN_QUESTION, END_QUESTION, FormatError, first_line, parse_config, questions, read, test_kind,
+    BEGIN_QUESTION,
+    END_QUESTION,
+    FormatError,
+    first_line,
+    parse_config,
+    questions,
+    read,
+    test_kind,
 )
 
 ROOT = Path(__file__).resolve().parents[2]

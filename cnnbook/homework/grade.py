@@ -1,7 +1,8 @@
 """Grade a submitted notebook against the tests of its solution notebook.
 
-The grader reads the source (``solutions/NN-*.ipynb``) into memory and runs its test cells in its
-own process, with a fresh registry, before the student's kernel exists. The submission's code
+Grader side. The grader reads the source (``solutions/NN-*.ipynb``) into memory and runs its test
+cells in its own process, into a registry of their own that :func:`load_tests` returns and
+:func:`grade` is handed (:class:`SourceTests`), before the student's kernel exists. The submission's code
 cells run in a separate kernel (:mod:`~cnnbook.homework.kernel`) as a user that cannot read the
 source (:mod:`~cnnbook.homework.sandbox`); each test reaches the student's names through a
 ``student`` handle that brings back plain data only, and compares it here. Whatever the
@@ -17,17 +18,16 @@ import linecache
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import nbformat
 import numpy as np
 
-from cnnbook.homework import checks
-from cnnbook.homework.checks import Registry, assert_close, run_test
+from cnnbook.homework.checks import Registry, assert_close, run_test, test
 from cnnbook.homework.kernel import KernelError, KernelTransport, Limits, NotebookSession, RunLog
-from cnnbook.homework.notebook import BEGIN_QUESTION, END_QUESTION, FormatError, first_line, questions, read
+from cnnbook.homework.notebook import BEGIN_QUESTION, END_QUESTION, FormatError, Question, first_line, questions, read
 from cnnbook.homework.sandbox import Account, can_read, choose_account
 from cnnbook.homework.student import Student
 
@@ -60,6 +60,17 @@ class SourceQuestion:
     name: str
     points: float
     tests: list[SourceTest]
+
+
+@dataclass
+class SourceTests:
+    """The registry of a source notebook's tests, as :func:`load_tests` loaded them: what :func:`grade` runs.
+
+    Load it once to grade many submissions against the same source.
+    """
+
+    source: Path
+    questions: list[SourceQuestion]
 
 
 @dataclass
@@ -126,42 +137,47 @@ def clean(text: object, limit: int = MAX_MESSAGE) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
-def load_tests(source: Path, visible_only: bool = False) -> list[SourceQuestion]:
-    """Parse the source notebook and run its test cells here, registering into a fresh registry.
+def load_tests(source: Path, visible_only: bool = False) -> SourceTests:
+    """Parse the source notebook and run its test cells here, registering into a registry of their own.
 
     The tests' namespace has ``np``, ``test`` and ``assert_close``, and whatever the source's
-    import cells outside questions import; test cells share it, in notebook order.
+    import cells outside questions import; test cells share it, in notebook order. The
+    notebook's own registry (:data:`~cnnbook.homework.checks.REGISTRY`) is left alone.
     """
     try:
         nb = read(source)
         parsed = questions(nb, str(source))
     except FormatError as error:
         raise GraderError(str(error)) from error
-    namespace: dict = {"__name__": "cnnbook_grader_tests", "np": np, "test": checks.test, "assert_close": assert_close}
-    saved, checks.REGISTRY = checks.REGISTRY, Registry()  # @test registers into checks.REGISTRY
+    namespace: dict = {"__name__": "cnnbook_grader_tests", "np": np, "test": test, "assert_close": assert_close}
+    registry = Registry()
     try:
-        for cell in _import_cells(nb):
-            _run(cell, f"{source.name} (imports)", namespace)
-        found = []
-        for question in parsed:
-            tests: list[SourceTest] = []
-            for number, cell in enumerate(question.tests):
-                before = dict(checks.REGISTRY.tests.get(question.name, {}))
-                _run(cell.source, f"{source} ({question.name} tests {number + 1})", namespace)
-                for name, function in checks.REGISTRY.tests.get(question.name, {}).items():
-                    if before.get(name) is not function:
-                        tests = [t for t in tests if t.name != name] + [SourceTest(name, cell.hidden, function)]
-            kept = [t for t in tests if not (visible_only and t.hidden)]
-            if not kept:
-                raise GraderError(f"{source}: question {question.name!r} has no {'visible ' if visible_only else ''}tests")
-            found.append(SourceQuestion(question.name, question.points, kept))
+        with registry.collecting():
+            for cell in _import_cells(nb):
+                _run(cell, f"{source.name} (imports)", namespace)
+            found = [_load_question(question, source, namespace, registry, visible_only) for question in parsed]
     except GraderError:
         raise
     except Exception as error:  # noqa: BLE001 -- a test cell that fails to run is the source's fault
         raise GraderError(f"{source}: a test cell raised {type(error).__name__}: {error}") from error
-    finally:
-        checks.REGISTRY = saved
-    return found
+    return SourceTests(source, found)
+
+
+def _load_question(
+    question: Question, source: Path, namespace: dict, registry: Registry, visible_only: bool
+) -> SourceQuestion:
+    """Run one question's test cells in order; a test redefined by a later cell takes that cell's visibility."""
+    tests: list[SourceTest] = []
+    for number, cell in enumerate(question.tests):
+        before = dict(registry.tests.get(question.name, {}))
+        _run(cell.source, f"{source} ({question.name} tests {number + 1})", namespace)
+        for name, function in registry.tests.get(question.name, {}).items():
+            if before.get(name) is not function:
+                tests = [t for t in tests if t.name != name] + [SourceTest(name, cell.hidden, function)]
+    kept = [t for t in tests if not (visible_only and t.hidden)]
+    if not kept:
+        raise GraderError(f"{source}: question {question.name!r} has no {'visible ' if visible_only else ''}tests")
+    return SourceQuestion(question.name, question.points, kept)
 
 
 def _run(code: str, name: str, namespace: dict) -> None:
@@ -220,14 +236,22 @@ def read_submission(path: Path) -> list[tuple[int, str]]:
     return code
 
 
-def grade(submission: str | Path, source: str | Path, limits: Limits = Limits(), *, visible_only: bool = False,
-          user: str | None = None, isolate: bool = True, tests: list[SourceQuestion] | None = None) -> Report:
+def grade(
+    submission: str | Path,
+    source: str | Path,
+    limits: Limits = Limits(),
+    *,
+    visible_only: bool = False,
+    user: str | None = None,
+    isolate: bool = True,
+    tests: SourceTests | None = None,
+) -> Report:
     """Run ``submission`` in a sandboxed kernel and score it with every test of ``source``.
 
     ``user`` names the account for the kernel (default: a fresh dedicated uid when run as root);
-    ``isolate=False`` runs it as the grader's own user; ``tests`` reuses what :func:`load_tests`
-    returned for ``source``. Raises GraderError only when the grader cannot run; every problem
-    of the submission ends up in the report.
+    ``isolate=False`` runs it as the grader's own user; ``tests`` is the registry :func:`load_tests`
+    returned for ``source`` (loaded here when not given). Raises GraderError only when the grader
+    cannot run; every problem of the submission ends up in the report.
     """
     started = time.monotonic()
     submission, source = Path(submission), Path(source)
@@ -237,7 +261,7 @@ def grade(submission: str | Path, source: str | Path, limits: Limits = Limits(),
         cells = read_submission(submission)
     except SubmissionError as error:
         report.error = f"{submission.name}: {error}"
-        report.questions = [_score(q, None, report.error) for q in tests]
+        report.questions = [_score(q, None, report.error) for q in tests.questions]
         report.seconds = round(time.monotonic() - started, 3)
         return report
     account = choose_account(user, isolate)
@@ -248,7 +272,7 @@ def grade(submission: str | Path, source: str | Path, limits: Limits = Limits(),
         with NotebookSession(cells, account, limits, submission) as session:
             session.run()
             student = Student(KernelTransport(session))
-            report.questions = [_score(q, student) for q in tests]
+            report.questions = [_score(q, student) for q in tests.questions]
             report.run = session.log
     except KernelError as error:
         raise GraderError(str(error)) from error
@@ -259,22 +283,34 @@ def grade(submission: str | Path, source: str | Path, limits: Limits = Limits(),
 def _score(question: SourceQuestion, student: Student | None, reason: str = "") -> QuestionResult:
     share = question.points / len(question.tests)
     results = []
-    for test in question.tests:
+    for source_test in question.tests:
         if student is None:
-            results.append(TestResult(test.name, test.hidden, False, 0.0, share, clean(reason)))
+            results.append(TestResult(source_test.name, source_test.hidden, False, 0.0, share, clean(reason)))
             continue
-        outcome = run_test(test.function, student)
-        results.append(TestResult(test.name, test.hidden, outcome.passed, share if outcome.passed else 0.0,
-                                  share, "" if outcome.passed else clean(outcome.message or "failed")))
+        outcome = run_test(source_test.function, student)
+        results.append(
+            TestResult(
+                source_test.name,
+                source_test.hidden,
+                outcome.passed,
+                share if outcome.passed else 0.0,
+                share,
+                "" if outcome.passed else clean(outcome.message or "failed"),
+            )
+        )
     return QuestionResult(question.name, round(sum(t.points for t in results), 6), question.points, results)
 
 
 def _isolation_warnings(account: Account, source: Path) -> list[str]:
     """Say plainly what the student's code could reach."""
     if not account.isolated:
-        return [f"not isolated: the notebook ran as {account.describe()}, so it could read the source notebook "
-                "(hidden tests, solutions) and the grader's files; run the grader as root to isolate it"]
+        return [
+            f"not isolated: the notebook ran as {account.describe()}, so it could read the source notebook "
+            "(hidden tests, solutions) and the grader's files; run the grader as root to isolate it"
+        ]
     if can_read(account, source):
-        return [f"the source notebook {source} is readable by the kernel's user: its hidden tests and solutions "
-                "are not secret (keep it in a folder only root can read: chmod 700)"]
+        return [
+            f"the source notebook {source} is readable by the kernel's user: its hidden tests and solutions "
+            "are not secret (keep it in a folder only root can read: chmod 700)"
+        ]
     return []

@@ -1,4 +1,4 @@
-"""Running a submitted notebook in its own Jupyter kernel, with time limits and restarts.
+"""Running a submitted notebook in its own Jupyter kernel, with time limits and restarts (grader side).
 
 :class:`Kernel` is one ipykernel process started as the :mod:`~cnnbook.homework.sandbox`
 account; the grader opens only its shell channel (cell outputs go to an iopub socket nobody
@@ -8,7 +8,8 @@ noted and the run goes on; a cell that runs past the per-cell limit is interrupt
 cell that ends the kernel (``os._exit``, ``exit()``, a crash) or ignores the interrupt gets
 the kernel killed and restarted, and the notebook is re-run without that cell, so later
 questions are still graded. :class:`KernelTransport` lets the tests' ``student`` handle read
-names and call functions in that kernel.
+names and call functions in that kernel, through the requests of :mod:`~cnnbook.homework.wire`;
+what runs in the kernel to answer them is :mod:`~cnnbook.homework.in_kernel`.
 """
 
 from __future__ import annotations
@@ -29,8 +30,18 @@ from typing import IO, Any
 from cnnbook.homework import sandbox, wire
 
 # The kernel sees only these variables of the grader's environment (no tokens, no secrets).
-PASSED_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "LD_LIBRARY_PATH", "PYTHONPATH",
-              "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+PASSED_ENV = (
+    "PATH",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "LD_LIBRARY_PATH",
+    "PYTHONPATH",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+)
 MAX_TEST_RESTARTS = 20  # each restart re-runs the notebook; the tests' time limit bounds them too
 
 
@@ -73,8 +84,13 @@ class Kernel:
         safe_path = ["-P"] if sys.version_info >= (3, 11) else []  # not the cwd first on sys.path
         try:
             self.process = sandbox.launch(
-                account, [sys.executable, *safe_path, "-m", "ipykernel_launcher", "-f", str(connection)],
-                cwd=workdir, env=kernel_env(workdir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                account,
+                [sys.executable, *safe_path, "-m", "ipykernel_launcher", "-f", str(connection)],
+                cwd=workdir,
+                env=kernel_env(workdir),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
         except OSError as error:
             raise KernelError(f"the kernel could not be launched: {error}") from error
         self.output = _Tail(self.process.stdout)  # what the process writes to its fd 1 and 2, kept short
@@ -150,7 +166,7 @@ class _Tail:
     def _drain(self, pipe: IO[bytes]) -> None:
         with pipe:
             for chunk in iter(lambda: pipe.read1(65536), b""):
-                self.chunks.append(chunk[-self.keep:])
+                self.chunks.append(chunk[-self.keep :])
                 while sum(map(len, self.chunks)) > self.keep and len(self.chunks) > 1:
                     self.chunks.popleft()
 
@@ -163,11 +179,21 @@ def kernel_env(workdir: Path) -> dict[str, str]:
     """A minimal environment: home and every Jupyter/IPython/matplotlib folder inside ``workdir``."""
     env = {k: v for k, v in os.environ.items() if k in PASSED_ENV or k.startswith("CNNBOOK_")}
     home = str(workdir)
-    env.update(HOME=home, TMPDIR=home, USER="student", LOGNAME="student", MPLBACKEND="Agg",
-               MPLCONFIGDIR=f"{home}/.matplotlib", IPYTHONDIR=f"{home}/.ipython",
-               JUPYTER_CONFIG_DIR=f"{home}/.jupyter", JUPYTER_DATA_DIR=f"{home}/.local/share/jupyter",
-               JUPYTER_RUNTIME_DIR=f"{home}/.local/share/jupyter/runtime", PYTHONNOUSERSITE="1",
-               PYTHONDONTWRITEBYTECODE="1", JPY_PARENT_PID=str(os.getpid()))
+    env.update(
+        HOME=home,
+        TMPDIR=home,
+        USER="student",
+        LOGNAME="student",
+        MPLBACKEND="Agg",
+        MPLCONFIGDIR=f"{home}/.matplotlib",
+        IPYTHONDIR=f"{home}/.ipython",
+        JUPYTER_CONFIG_DIR=f"{home}/.jupyter",
+        JUPYTER_DATA_DIR=f"{home}/.local/share/jupyter",
+        JUPYTER_RUNTIME_DIR=f"{home}/.local/share/jupyter/runtime",
+        PYTHONNOUSERSITE="1",
+        PYTHONDONTWRITEBYTECODE="1",
+        JPY_PARENT_PID=str(os.getpid()),
+    )
     env.setdefault("PATH", os.defpath)
     return env
 
@@ -191,8 +217,9 @@ class RunLog:
 class NotebookSession:
     """The submission's kernel: run its cells, answer the tests' requests, then end every process."""
 
-    def __init__(self, cells: list[tuple[int, str]], account: sandbox.Account, limits: Limits,
-                 submission: Path | None = None) -> None:
+    def __init__(
+        self, cells: list[tuple[int, str]], account: sandbox.Account, limits: Limits, submission: Path | None = None
+    ) -> None:
         self.cells, self.account, self.limits, self.submission = cells, account, limits, submission
         self.log = RunLog()
         self.skip: set[int] = set()  # cells that timed out or ended the kernel: not run again

@@ -1,18 +1,18 @@
-"""A grading :class:`~cnnbook.homework.grade.Report` as JSON, JUnit XML, Markdown or terminal text.
+"""A grading :class:`~cnnbook.homework.grade.Report` as JSON, JUnit XML, Markdown or terminal text (grader side).
 
-Files are written atomically (a temporary file in the same folder, then a rename), so a reader
-never sees half a report, and a file that stood at the path before, or a symbolic link planted
-there, is replaced rather than written through.
+Report files are written atomically by :func:`cnnbook.files.atomic_open` (a temporary file in the
+same folder, then a rename), so a reader never sees half a report, and a file that stood at the
+path before, or a symbolic link planted there, is replaced rather than written through.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from cnnbook.files import atomic_open
 from cnnbook.homework.grade import Report, clean
 
 
@@ -35,18 +35,39 @@ def to_dict(report: Report) -> dict:
         "seconds": report.seconds,
         "error": report.error or None,
         "warnings": report.warnings,
-        "kernel": {"user": report.kernel_user, "isolated": report.isolated, "restarts": run.restarts,
-                   "run_seconds": round(run.seconds, 3)},
+        "kernel": {
+            "user": report.kernel_user,
+            "isolated": report.isolated,
+            "restarts": run.restarts,
+            "run_seconds": round(run.seconds, 3),
+        },
         "cells": {
-            "errors": [{"cell": i, "code": report.cells.get(i, ""), "message": clean(m)} for i, m in sorted(run.errors.items())],
+            "errors": [
+                {"cell": i, "code": report.cells.get(i, ""), "message": clean(m)} for i, m in sorted(run.errors.items())
+            ],
             "timed_out": cells(run.timed_out),
             "killed_kernel": cells(run.killed_kernel),
             "not_run": cells(run.not_run),
         },
         "questions": [
-            {"name": q.name, "score": q.score, "max_score": q.max_score, "passed": q.passed, "message": clean(q.message),
-             "tests": [{"name": t.name, "hidden": t.hidden, "passed": t.passed, "score": round(t.points, 6),
-                        "max_score": round(t.max_points, 6), "message": t.message} for t in q.tests]}
+            {
+                "name": q.name,
+                "score": q.score,
+                "max_score": q.max_score,
+                "passed": q.passed,
+                "message": clean(q.message),
+                "tests": [
+                    {
+                        "name": t.name,
+                        "hidden": t.hidden,
+                        "passed": t.passed,
+                        "score": round(t.points, 6),
+                        "max_score": round(t.max_points, 6),
+                        "message": t.message,
+                    }
+                    for t in q.tests
+                ],
+            }
             for q in report.questions
         ],
     }
@@ -92,8 +113,9 @@ def to_junit(reports: list[Report]) -> str:
 
 def to_text(report: Report) -> str:
     """The terminal summary: total, one line per question, what went wrong with the cells."""
-    lines = [f"{report.submission}: {_points(report.score)} / {_points(report.max_score)} points "
-             f"({report.seconds:.1f} s)"]
+    lines = [
+        f"{report.submission}: {_points(report.score)} / {_points(report.max_score)} points ({report.seconds:.1f} s)"
+    ]
     if report.error:
         lines.append(f"  not graded: {clean(report.error)}")
     width = max((len(q.name) for q in report.questions), default=2)
@@ -101,8 +123,11 @@ def to_text(report: Report) -> str:
         mark = "not run" if report.error else "passed" if q.passed else clean(q.message, 160)
         lines.append(f"  {q.name:<{width}}  {_points(q.score):>5} / {_points(q.max_score):<5} {mark}")
     run = report.run
-    for label, indices in (("timed out", run.timed_out), ("ended the kernel", run.killed_kernel),
-                           ("not run (time limit)", run.not_run)):
+    for label, indices in (
+        ("timed out", run.timed_out),
+        ("ended the kernel", run.killed_kernel),
+        ("not run (time limit)", run.not_run),
+    ):
         if indices:
             lines.append(f"  cells that {label}: " + ", ".join(f"{i} ({report.cells.get(i, '')})" for i in indices))
     for index, message in sorted(run.errors.items())[:5]:
@@ -115,13 +140,16 @@ def to_markdown(reports: list[Report]) -> str:
     """A Markdown table per submission (for a GitHub job summary)."""
     out = []
     for report in reports:
-        out.append(f"### {Path(report.submission).name}: {_points(report.score)} / {_points(report.max_score)} points\n")
+        name = Path(report.submission).name
+        out.append(f"### {name}: {_points(report.score)} / {_points(report.max_score)} points\n")
         if report.error:
             out.append(f"Not graded: {_escape(report.error)}\n")
         out.append("| question | points | result |\n|---|---|---|")
         for q in report.questions:
-            out.append(f"| {q.name} | {_points(q.score)} / {_points(q.max_score)} | "
-                       f"{'passed' if q.passed else _escape(clean(q.message, 200))} |")
+            out.append(
+                f"| {q.name} | {_points(q.score)} / {_points(q.max_score)} | "
+                f"{'passed' if q.passed else _escape(clean(q.message, 200))} |"
+            )
         out.extend(f"\n> warning: {_escape(w)}" for w in report.warnings)
         out.append("")
     return "\n".join(out) + "\n"
@@ -131,24 +159,13 @@ def _escape(text: str) -> str:
     return clean(text, 500).replace("|", "\\|").replace("<", "&lt;")
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename (readable by the owner only)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        _give_to_sudo_user(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+def write_report(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically, on disk before the rename, readable by its owner only."""
+    with atomic_open(path, 0o600, text=True, fsync=True, before_rename=_give_to_sudo_user) as handle:
+        handle.write(text)
 
 
-def _give_to_sudo_user(path: str) -> None:
+def _give_to_sudo_user(path: Path) -> None:
     """Under ``sudo``, hand the report to the user who ran sudo (it stays unreadable to the kernel's user)."""
     uid, gid = os.environ.get("SUDO_UID", ""), os.environ.get("SUDO_GID", "")
     if os.geteuid() == 0 and uid.isdigit() and gid.isdigit():

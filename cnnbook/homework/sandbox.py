@@ -85,8 +85,15 @@ def launch(account: Account, argv: list[str], **popen) -> subprocess.Popen:
     """Start ``argv`` as ``account`` in a new session, with no supplementary groups or new privileges."""
     if account.isolated and shutil.which("setpriv"):
         # setpriv also sets no_new_privs, so setuid programs (sudo, su) cannot give anything back
-        argv = ["setpriv", f"--reuid={account.uid}", f"--regid={account.gid}", "--clear-groups",
-                "--no-new-privs", "--", *argv]
+        argv = [
+            "setpriv",
+            f"--reuid={account.uid}",
+            f"--regid={account.gid}",
+            "--clear-groups",
+            "--no-new-privs",
+            "--",
+            *argv,
+        ]
     elif account.isolated:
         popen.update(user=account.uid, group=account.gid, extra_groups=[])
     process = subprocess.Popen(argv, start_new_session=True, stdin=subprocess.DEVNULL, **popen)
@@ -120,8 +127,13 @@ def can_read(account: Account, path: str | Path) -> bool:
         return os.access(path, os.R_OK)
     probe = "import os, sys; sys.exit(0 if os.access(sys.argv[1], os.R_OK) else 1)"
     try:
-        process = launch(account, [sys.executable, "-I", "-S", "-c", probe, str(Path(path).resolve())],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/")
+        process = launch(
+            account,
+            [sys.executable, "-I", "-S", "-c", probe, str(Path(path).resolve())],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd="/",
+        )
         return process.wait(timeout=60) == 0
     except (OSError, subprocess.TimeoutExpired):
         return True  # cannot tell: assume the worst, so the report warns
@@ -145,11 +157,14 @@ def processes() -> list[Proc]:
             continue
         try:
             stat = Path(entry.path, "stat").read_text()
-            uid = int(next(line for line in Path(entry.path, "status").read_text().splitlines()
-                           if line.startswith("Uid:")).split()[1])
+            uid = int(
+                next(
+                    line for line in Path(entry.path, "status").read_text().splitlines() if line.startswith("Uid:")
+                ).split()[1]
+            )
         except (OSError, StopIteration, ValueError):
             continue  # it ended while we looked
-        fields = stat[stat.rfind(")") + 2:].split()  # the command name may hold spaces and parentheses
+        fields = stat[stat.rfind(")") + 2 :].split()  # the command name may hold spaces and parentheses
         found.append(Proc(int(entry.name), int(fields[1]), uid, fields[0]))
     return found
 
@@ -187,8 +202,13 @@ class Reaper:
     def targets(self) -> set[int]:
         table = processes()
         mine = descendants(os.getpid(), table) - self.before
-        return {p.pid for p in table if p.state not in "ZX" and p.pid != os.getpid()
-                and (p.pid in mine or (self.account.isolated and p.uid == self.account.uid))}
+        return {
+            p.pid
+            for p in table
+            if p.state not in "ZX"
+            and p.pid != os.getpid()
+            and (p.pid in mine or (self.account.isolated and p.uid == self.account.uid))
+        }
 
     def end_all(self, deadline_s: float = 10.0) -> bool:
         """Stop every target first (a stopped process cannot fork), then kill them; True when none is left."""

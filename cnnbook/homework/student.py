@@ -1,17 +1,20 @@
 """The ``student`` handle that tests receive: it reaches the student's names only as plain data.
 
 ``student.edge`` is the value of the student's ``edge``; ``student.output_size(7, 3)`` calls
-the student's function. Arguments and results both go through :mod:`cnnbook.homework.plain`,
-so tests compare plain numbers and arrays, never the student's objects. Where the student's
-code runs is the transport's business: in the same process for ``check`` in JupyterLab, in a
-separate kernel for the grader.
+the student's function. Arguments and results both go through the codec of
+:mod:`cnnbook.homework.in_kernel`, so tests compare plain numbers and arrays, never the student's
+objects. The handle runs wherever the tests run: in the grader's own process, and in the
+notebook for ``check``. Where the student's code runs is the transport's business: in the same
+process for ``check`` in JupyterLab (:class:`~cnnbook.homework.in_kernel.LocalTransport`), in a
+separate kernel for the grader (:class:`~cnnbook.homework.kernel.KernelTransport`).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
-from cnnbook.homework.plain import decode, encode
+from cnnbook.homework.in_kernel import decode, encode
 
 
 class StudentError(Exception):
@@ -24,39 +27,6 @@ class Transport(Protocol):
     def get(self, name: str) -> dict: ...
 
     def call(self, name: str, args: Any, kwargs: Any) -> dict: ...
-
-
-def run_request(namespace: dict, name: str, call: tuple[Any, Any] | None = None) -> dict:
-    """Look up ``name`` (and call it with plain ``call`` arguments); answer ``{"value": ...}`` or ``{"error": ...}``.
-
-    This is the one function that executes the student's code for a test; it runs wherever
-    the student's namespace lives.
-    """
-    if name not in namespace:
-        return {"error": f"NameError: {name!r} is not defined (did you run the cell that defines it?)"}
-    try:
-        value = namespace[name]
-        if call is not None:
-            args, kwargs = decode(call[0]), decode(call[1])
-            value = value(*args, **kwargs)
-        return {"value": encode(value)}
-    except NotImplementedError:
-        return {"error": "NotImplementedError: not answered yet"}
-    except BaseException as error:  # noqa: BLE001 -- the student's code may raise anything, even SystemExit
-        return {"error": f"{type(error).__name__}: {error}"[:500]}
-
-
-class LocalTransport:
-    """Runs requests in a namespace of this process (the notebook's own, for ``check``)."""
-
-    def __init__(self, namespace: dict) -> None:
-        self.namespace = namespace
-
-    def get(self, name: str) -> dict:
-        return run_request(self.namespace, name)
-
-    def call(self, name: str, args: Any, kwargs: Any) -> dict:
-        return run_request(self.namespace, name, (args, kwargs))
 
 
 def _unwrap(answer: dict, what: str) -> Any:

@@ -1,12 +1,13 @@
-"""The grader's questions to the student's kernel, and the answers, as JSON text.
+"""Grader side: the grader's requests to the student's kernel, and its reading of the answers, as JSON text.
 
-A question is a Python expression sent as a Jupyter ``user_expressions`` entry (so it leaves no
-trace in the notebook's history or ``Out``); it calls :func:`answer` in the kernel, which runs
-:func:`~cnnbook.homework.student.run_request` and returns JSON. Everything that comes back is
+A request is a Python expression sent as a Jupyter ``user_expressions`` entry (so it leaves no
+trace in the notebook's history or ``Out``); it makes the kernel import
+:mod:`cnnbook.homework.in_kernel` and call its ``answer``, which returns JSON. The grader names
+that function here only in the text it sends: it never runs it. Everything that comes back is
 untrusted: the student's code controls that kernel, can rebind any name and can fabricate any
 reply. :func:`parse_reply` therefore accepts only ``{"value": plain}`` or ``{"error": str}``, and
-the value is rebuilt by :func:`~cnnbook.homework.plain.decode` into trusted types. The worst a
-fabricated reply can do is fail a test: the kernel never sees the expected values, which are
+the value is rebuilt by :func:`~cnnbook.homework.in_kernel.decode` into trusted types. The worst
+a fabricated reply can do is fail a test: the kernel never sees the expected values, which are
 computed in the grader's own process.
 """
 
@@ -16,8 +17,7 @@ import ast
 import json
 from typing import Any
 
-from cnnbook.homework.student import run_request
-
+KERNEL_SIDE = "cnnbook.homework.in_kernel"  # the module the kernel imports to answer a request
 MAX_REPLY_CHARS = 256 << 20  # an answer bigger than this is not an answer to an exercise
 
 
@@ -25,14 +25,7 @@ def request_expression(name: str, call: tuple[Any, Any] | None = None) -> str:
     """The expression that asks the kernel for ``name`` (called with already-encoded ``call`` arguments)."""
     payload = json.dumps({"name": name, "call": None if call is None else list(call)})
     # only builtins and our module are named, so a student's variable called json or answer changes nothing
-    return f"__import__('cnnbook.homework.wire', fromlist=['answer']).answer(globals(), {payload!r})"
-
-
-def answer(namespace: dict, payload: str) -> str:
-    """Runs in the student's kernel: answer one request as JSON text."""
-    request = json.loads(payload)
-    call = request["call"]
-    return json.dumps(run_request(namespace, request["name"], None if call is None else tuple(call)))
+    return f"__import__({KERNEL_SIDE!r}, fromlist=['answer']).answer(globals(), {payload!r})"
 
 
 def parse_reply(result: Any) -> dict:
@@ -40,8 +33,10 @@ def parse_reply(result: Any) -> dict:
     if type(result) is not dict:
         return {"error": "the notebook sent back something that is not an answer"}
     if result.get("status") != "ok":
-        return {"error": f"the grader could not query the notebook ({_text(result.get('ename'))}: "
-                         f"{_text(result.get('evalue'))})"}
+        return {
+            "error": f"the grader could not query the notebook ({_text(result.get('ename'))}: "
+            f"{_text(result.get('evalue'))})"
+        }
     data = result.get("data")
     shown = data.get("text/plain") if type(data) is dict else None
     if type(shown) is not str or len(shown) > MAX_REPLY_CHARS:

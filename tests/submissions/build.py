@@ -72,8 +72,13 @@ def insert(nb, after: str, source: str):
     return nb
 
 
-STARTS = {"q1": "def conv_output_size", "q2": "def correlate2d", "q3": "horizontal =", "q4": "def sobel_separable",
-          "q5": "def cnn_shapes"}
+STARTS = {
+    "q1": "def conv_output_size",
+    "q2": "def correlate2d",
+    "q3": "horizontal =",
+    "q4": "def sobel_separable",
+    "q5": "def cnn_shapes",
+}
 
 
 def replace(nb, question: str, source: str):
@@ -96,7 +101,7 @@ class LyingArray(np.ndarray):
     def __eq__(self, other): return np.ones(np.shape(other), dtype=bool)
 '''
 
-FAKE_REPORT = '''
+FAKE_REPORT = """
 # A daemon (double fork, new session, deaf to SIGTERM) that keeps replacing every report the
 # grader (this kernel's parent) was told to write with a perfect score, and leaves a mark to show it ran.
 import glob, json, os, signal, time
@@ -123,9 +128,9 @@ if os.fork() == 0:
             time.sleep(0.01)
     os._exit(0)
 os.wait()
-'''
+"""
 
-READ_SOLUTION = '''
+READ_SOLUTION = """
 # Find the grader's source notebook (its path is on the command line of this kernel's parent,
 # the grader) and run the solutions in it.
 import glob, json, os
@@ -148,9 +153,9 @@ for arg in args:
                 if "SOLUTION" in source and "HIDDEN TESTS" not in source:
                     exec(source, globals())
 print("read the solutions from", stolen or "nowhere")
-'''
+"""
 
-MONKEYPATCH = '''
+MONKEYPATCH = """
 # Make every comparison, assertion and check say yes, in this kernel.
 import builtins
 import numpy.testing
@@ -165,16 +170,16 @@ builtins.any = lambda *args, **kwargs: True
 checks.assert_close = homework.assert_close = assert_close = lambda *args, **kwargs: None
 checks.run_test = lambda function, student: checks.Outcome(function.__name__, True)
 check = lambda question: print(f"{question}: all tests passed")
-'''
+"""
 
-SPOOF = '''
+SPOOF = """
 # Answer every question the grader sends with a fabricated "yes", and print a fake report.
 import json
 FAKE = repr(json.dumps({"value": True}))
 get_ipython().user_expressions = lambda expressions: {
     key: {"status": "ok", "data": {"text/plain": FAKE}, "metadata": {}} for key in expressions}
 print(json.dumps({"score": 10, "max_score": 10, "passed": True}))
-'''
+"""
 
 
 def build() -> dict[str, object]:
@@ -185,20 +190,31 @@ def build() -> dict[str, object]:
     out["not-a-notebook"] = json.dumps({"title": "my homework", "answers": [4, 32]})
 
     out["cell-raises"] = replace(solved(), "q2", "1 / 0\n\n" + ANSWERS["q2"])
-    insert(out["cell-raises"], "import numpy", 'raise ValueError("\\x1b[31mred\\n" + "a long\\nmulti-line message " * 500)')
+    insert(
+        out["cell-raises"], "import numpy", 'raise ValueError("\\x1b[31mred\\n" + "a long\\nmulti-line message " * 500)'
+    )
     out["syntax-error"] = replace(solved(), "q1", ANSWERS["q1"].replace("):", ")", 1))
     out["infinite-loop"] = insert(solved(), "import numpy", "while True:\n    pass")
-    out["ignores-interrupt"] = insert(solved(), "import numpy", (
-        "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    time.sleep(0.1)"))
+    out["ignores-interrupt"] = insert(
+        solved(),
+        "import numpy",
+        ("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    time.sleep(0.1)"),
+    )
     out["slow-function"] = replace(solved(), "q4", "def sobel_separable(image):\n    while True:\n        pass")
     out["sys-exit"] = insert(solved(), "import numpy", 'import sys\nsys.exit("bye")')
     insert(out["sys-exit"], 'check("q1")', "raise SystemExit(3)")
     out["exit-call"] = insert(solved(), 'check("q2")', "exit()")
     out["os-exit"] = insert(solved(), 'check("q2")', "import os\nos._exit(0)")
     out["os-exit-in-function"] = replace(solved(), "q4", "import os\n\ndef sobel_separable(image):\n    os._exit(1)")
-    out["huge-output"] = insert(solved(), "import numpy", (
-        'from IPython.display import HTML, display\nprint("x" * 20_000_000)\nfor i in range(100_000):\n    print(i)\n'
-        'display(HTML("<p>" * 1_000_000))'))
+    out["huge-output"] = insert(
+        solved(),
+        "import numpy",
+        (
+            'from IPython.display import HTML, display\nprint("x" * 20_000_000)\n'
+            "for i in range(100_000):\n    print(i)\n"
+            'display(HTML("<p>" * 1_000_000))'
+        ),
+    )
 
     deleted = solved()
     deleted.cells = [c for c in deleted.cells if not c.source.startswith(("# TESTS", "check(", "horizontal ="))]
@@ -224,9 +240,14 @@ def build() -> dict[str, object]:
     replace(lying, "q2", "def correlate2d(image, kernel):\n    return np.zeros((4, 4)).view(LyingArray)")
     replace(lying, "q3", "horizontal = AlwaysEqual()")
     replace(lying, "q5", "def cnn_shapes(size, channels, filters, k, pool):\n    return [AlwaysEqual()] * 5")
-    replace(lying, "q4", (
-        "def sobel_separable(image):\n    image = np.asarray(image, dtype=float)\n"
-        "    column = image[:-2] + 2 * image[1:-1] + image[2:]\n    return column[:, :-2] - column[:, 2:]"))
+    replace(
+        lying,
+        "q4",
+        (
+            "def sobel_separable(image):\n    image = np.asarray(image, dtype=float)\n"
+            "    column = image[:-2] + 2 * image[1:-1] + image[2:]\n    return column[:, :-2] - column[:, 2:]"
+        ),
+    )
     out["always-equal"] = lying
 
     out["monkeypatch"] = insert(exercise(), "import numpy", MONKEYPATCH)

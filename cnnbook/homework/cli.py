@@ -5,7 +5,8 @@
     cnnbook exercises [--check]
 
 Exit status: 0 when every submission was graded (whatever the scores), 2 when the grader itself
-could not run (bad arguments, no source notebook, a broken source, no kernel).
+could not run (bad arguments, no source notebook, a broken source, no kernel). Grader side; the
+console script ``cnnbook`` and ``python -m cnnbook`` both run :func:`main`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from cnnbook.homework.kernel import Limits
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the book's repository, for its solutions/
 GRADER_FAILED = 2
 
 
@@ -28,11 +29,16 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = argparse.ArgumentParser(prog="cnnbook", description="Tools of the cnnbook executable textbook.")
     commands = parser.add_subparsers(dest="command", required=True)
-    _grade_parser(commands.add_parser(
-        "grade", help="grade submitted notebooks against their solution notebooks",
-        description="Run each submitted notebook in a sandboxed kernel and score it with the visible and hidden "
-                    "tests of its solution notebook. A report is written whatever the notebook does.",
-        epilog="Exit status: 0 when every submission was graded (whatever the scores), 2 when the grader could not run."))
+    _grade_parser(
+        commands.add_parser(
+            "grade",
+            help="grade submitted notebooks against their solution notebooks",
+            description="Run each submitted notebook in a sandboxed kernel and score it with the visible and hidden "
+            "tests of its solution notebook. A report is written whatever the notebook does.",
+            epilog="Exit status: 0 when every submission was graded (whatever the scores), "
+            "2 when the grader could not run.",
+        )
+    )
     exercises = commands.add_parser("exercises", help="generate exercises/ from solutions/ (--check: only verify)")
     exercises.add_argument("--check", action="store_true", help="only report stale or missing exercise notebooks")
     exercises.add_argument("--root", type=Path, help="the repository root")
@@ -47,19 +53,47 @@ def main(argv: list[str] | None = None) -> int:
 def _grade_parser(parser: argparse.ArgumentParser) -> None:
     limits = Limits()
     parser.add_argument("submissions", nargs="+", type=Path, help="notebooks, or folders searched for *.ipynb")
-    parser.add_argument("--source", type=Path, help="the solution notebook, or a folder of them (default: the "
-                        "notebook of the same file name in ./solutions, else in the book's solutions/)")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        help="the solution notebook, or a folder of them (default: the "
+        "notebook of the same file name in ./solutions, else in the book's solutions/)",
+    )
     parser.add_argument("--json", type=Path, help="write the JSON report here (a folder when grading several)")
     parser.add_argument("--junit", type=Path, help="write the JUnit XML report here (a folder when grading several)")
     parser.add_argument("--markdown", type=Path, help="append a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)")
-    parser.add_argument("--csv", type=Path, help="write one line per submission: submission, score, max_score, seconds, error")
-    parser.add_argument("--cell-timeout", type=float, default=limits.cell, help=f"seconds per cell and per call a test makes (default {limits.cell:g})")
-    parser.add_argument("--timeout", type=float, default=limits.total, help=f"seconds for the whole notebook, and again for the tests (default {limits.total:g})")
-    parser.add_argument("--grace", type=float, default=limits.grace, help=f"seconds an interrupted cell may take to stop before the kernel is killed (default {limits.grace:g})")
-    parser.add_argument("--visible-only", action="store_true", help="grade with the visible tests only (feedback for students)")
-    parser.add_argument("--user", help="run the student's kernel as this user; every process of it is killed after each "
-                        "notebook, so it must run nothing else (default, as root: a fresh dedicated uid)")
-    parser.add_argument("--same-user", action="store_true", help="run the kernel as the grader's own user (no isolation)")
+    parser.add_argument(
+        "--csv", type=Path, help="write one line per submission: submission, score, max_score, seconds, error"
+    )
+    parser.add_argument(
+        "--cell-timeout",
+        type=float,
+        default=limits.cell,
+        help=f"seconds per cell and per call a test makes (default {limits.cell:g})",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=limits.total,
+        help=f"seconds for the whole notebook, and again for the tests (default {limits.total:g})",
+    )
+    parser.add_argument(
+        "--grace",
+        type=float,
+        default=limits.grace,
+        help=f"seconds an interrupted cell may take to stop before the kernel is killed (default {limits.grace:g})",
+    )
+    parser.add_argument(
+        "--visible-only", action="store_true", help="grade with the visible tests only (feedback for students)"
+    )
+    parser.add_argument(
+        "--user",
+        help="run the student's kernel as this user; every process of it is killed after "
+        "each notebook, so it must run nothing else (default, as root: a fresh dedicated uid)",
+    )
+    parser.add_argument(
+        "--same-user", action="store_true", help="run the kernel as the grader's own user (no isolation)"
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the totals")
 
 
@@ -106,7 +140,7 @@ def find_source(submission: Path, option: Path | None) -> Path:
 def grade_command(args: argparse.Namespace) -> int:
     """Grade every submission, print a summary, write the reports; the exit status says whether all were graded."""
     from cnnbook.homework.grade import GraderError, grade, load_tests
-    from cnnbook.homework.report import to_json, to_junit, to_markdown, to_text, write_atomic
+    from cnnbook.homework.report import to_json, to_junit, to_markdown, to_text, write_report
 
     submissions = find_submissions(args.submissions)
     if not submissions:
@@ -120,17 +154,24 @@ def grade_command(args: argparse.Namespace) -> int:
     def write(report, name: Path) -> None:
         """The report's JSON and JUnit files: at the paths given, or named ``name`` in those folders."""
         if args.json:
-            write_atomic(args.json / name.with_suffix(".json") if several else args.json, to_json(report))
+            write_report(args.json / name.with_suffix(".json") if several else args.json, to_json(report))
         if args.junit:
-            write_atomic(args.junit / name.with_suffix(".xml") if several else args.junit, to_junit([report]))
+            write_report(args.junit / name.with_suffix(".xml") if several else args.junit, to_junit([report]))
 
     for notebook, name in submissions:
         try:
             source = find_source(notebook, args.source)
             if source not in tests:
                 tests[source] = load_tests(source, args.visible_only)
-            report = grade(notebook, source, limits, visible_only=args.visible_only, user=args.user,
-                           isolate=not args.same_user, tests=tests[source])
+            report = grade(
+                notebook,
+                source,
+                limits,
+                visible_only=args.visible_only,
+                user=args.user,
+                isolate=not args.same_user,
+                tests=tests[source],
+            )
         except (GraderError, FileNotFoundError, KeyError) as error:
             print(f"error: {notebook}: {error}", file=sys.stderr)
             status = GRADER_FAILED
@@ -146,7 +187,7 @@ def grade_command(args: argparse.Namespace) -> int:
     for report, name in reports:
         write(report, name)
     if args.csv:
-        write_atomic(args.csv, _csv([r for r, _ in reports]))
+        write_report(args.csv, _csv([r for r, _ in reports]))
     if args.markdown and reports:
         with open(args.markdown, "a", encoding="utf-8") as handle:
             handle.write(to_markdown([r for r, _ in reports]))
@@ -176,8 +217,11 @@ def _warn_if_shared(paths: list[Path], user: str | None, isolate: bool) -> None:
         return  # an unknown --user: each submission will say so
     for folder in folders:
         if account is not None and account.isolated and can_read(account, folder):
-            print(f"warning: the student's kernel can read {folder}, so one submission's code could read the "
-                  f"others (chmod 700 {folder})", file=sys.stderr)
+            print(
+                f"warning: the student's kernel can read {folder}, so one submission's code could read the "
+                f"others (chmod 700 {folder})",
+                file=sys.stderr,
+            )
 
 
 if __name__ == "__main__":
