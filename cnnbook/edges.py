@@ -27,7 +27,8 @@ EXAMPLE_IMAGE = np.array(
 #: The vertical-edge filter: bright on the left minus bright on the right.
 VERTICAL_EDGE = np.array([[1, 0, -1], [1, 0, -1], [1, 0, -1]], dtype=float)
 
-#: Rotating the vertical filter by 90 degrees gives the horizontal one (source: "旋转90度").
+#: Rotating the vertical filter by 90 degrees clockwise gives the horizontal one (source: "旋转90度"). np.rot90
+#: turns counter-clockwise unless k is negative, and that way gives the negated filter.
 HORIZONTAL_EDGE = np.rot90(VERTICAL_EDGE, k=-1)
 
 #: Sobel's vertical filter as the outer product of a smoothing and a differencing vector.

@@ -124,6 +124,44 @@ class Analysis:
         return head + (": " + "; ".join(self.problems) if self.problems else ": every input row is used")
 
 
+def skips_between_taps(k: int, s: int, d: int = 1) -> bool:
+    """Whether rows fall between the kernel's taps however long the input is (one in every ``s`` or fewer).
+
+    Window ``i`` reads rows ``i*s + j*d`` for ``j < k``. The reads cover every residue modulo ``s`` (and so,
+    away from the ends, every row) exactly when the taps reach all of them: ``gcd(s, d) == 1`` and ``k >= s``.
+    Otherwise a whole residue class is never read. Whether ``d`` is larger than ``s`` does not decide it:
+    ``(k, s, d) = (3, 1, 4)`` reads every row, ``(2, 3, 3)`` skips two in three.
+
+    >>> skips_between_taps(2, 3, 3), skips_between_taps(3, 1, 4), skips_between_taps(2, 3, 1)
+    (True, False, True)
+    """
+    check_int(1, k=k, s=s, d=d)
+    return math.gcd(s, d) > 1 or k < s
+
+
+def surely_read(out: int, k: int, s: int, d: int = 1) -> set[int]:
+    """Rows (counted from the first padded row) that are read whatever happens at the ends, when
+    :func:`skips_between_taps` is False: those at least ``(s-1)*d`` rows in from the first read row and at
+    most ``(out-1)*s`` from it, and their mirror images from the last read row."""
+    check_int(1, out=out, k=k, s=s, d=d)
+    if skips_between_taps(k, s, d):
+        return set()
+    first, last = (s - 1) * d, (out - 1) * s
+    end = (out - 1) * s + (k - 1) * d
+    return set(range(first, last + 1)) | set(range(end - last, end - first + 1))
+
+
+def gap_reason(k: int, s: int, d: int = 1) -> str:
+    """Why rows fall between the taps, in words (see :func:`skips_between_taps`)."""
+    if math.gcd(s, d) > 1:
+        return (
+            f"the stride {s} and the dilation {d} share the factor {math.gcd(s, d)}, so the taps never land on the rest"
+        )
+    if k < s:
+        return f"the {k} tap(s) {d} apart reach only {k} of every {s} rows the stride steps over"
+    return f"near the ends, where too few windows overlap: only rows within (s-1)*d = {(s - 1) * d} of an end miss out"
+
+
 def analyse(n: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> Analysis:
     """Check a square convolution ``(n, k, s, p, d)``: its output size, or why it has none, and
     which input rows it never reads (the stride leaves trailing rows over, or the dilation steps
@@ -150,8 +188,7 @@ def analyse(n: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> Analysis:
             f"fit: {(padded - span) % s} padded row(s) left over)"
         )
     if between:
-        gap = f"dilation {d} skips them" if d > 1 else f"the stride {s} is longer than the kernel span {span}"
-        problems.append(f"input rows/columns {_rows(between)} fall between the kernel's taps ({gap})")
+        problems.append(f"input rows/columns {_rows(between)} fall between the kernel's taps ({gap_reason(k, s, d)})")
     # windows lying wholly in the zero border see only padding
     padding_only = sum(1 for i in range(out) if i * s + span - 1 < p or i * s >= p + n)
     if padding_only:

@@ -1,5 +1,7 @@
 """Chapter 1's images and filters."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -57,3 +59,13 @@ def test_edge_map_threshold():
     np.testing.assert_array_equal(binary, np.tile([0, 1, 1, 0], (4, 1)))
     with pytest.raises(ValueError, match=r"in \[0, 1\]"):
         edge_map(step_image(6), VERTICAL_EDGE, threshold=2)
+
+
+def test_the_horizontal_filter_is_the_vertical_one_turned_clockwise():
+    # np.rot90 turns counter-clockwise by default: that turn gives the negated filter, not the chapter's
+    assert HORIZONTAL_EDGE[0].tolist() == [1, 1, 1] and HORIZONTAL_EDGE[-1].tolist() == [-1, -1, -1]
+    np.testing.assert_array_equal(np.rot90(VERTICAL_EDGE), -HORIZONTAL_EDGE)
+    clockwise = np.array([[VERTICAL_EDGE[2 - j, i] for j in range(3)] for i in range(3)])  # out[i, j] = in[n-1-j, i]
+    np.testing.assert_array_equal(clockwise, HORIZONTAL_EDGE)
+    text = (Path(__file__).resolve().parents[1] / "notebooks/01-convolution-and-edges.ipynb").read_text()
+    assert "Rotating the filter by 90 degrees **clockwise**" in text

@@ -18,6 +18,8 @@ from cnnbook.padding import (
     kernel_span,
     mode_output_length,
     pad_amounts,
+    skips_between_taps,
+    surely_read,
     transposed_output_size,
     unused_inputs,
 )
@@ -137,7 +139,7 @@ def test_analyse_says_what_is_wrong():
     trailing = analyse(6, 3, 2)
     assert trailing.valid and not trailing.ok and "5 lie past the last window" in trailing.message()
     skipped = analyse(7, 2, 3, 0, 3)
-    assert skipped.unused == [1, 2, 4, 5] and "dilation 3 skips them" in skipped.message()
+    assert skipped.unused == [1, 2, 4, 5] and "share the factor 3" in skipped.message()
     only_zeros = analyse(3, 2, 1, 3)
     assert only_zeros.padding_only == 4 and "see only padding" in only_zeros.message()
     with pytest.raises(ValueError, match="s must be an integer >= 1"):
@@ -234,3 +236,27 @@ def test_transposed_sizes_match_torch_conv_transpose2d():
             torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), stride=s, padding=p, output_padding=op, dilation=d
         )
         assert out.shape[-1] == ours, (n, k, s, p, op, d)
+
+
+def _padded_reads(n, k, s, p, d):
+    out = conv_output_length(n, k, s, p, d)
+    return out, {i * s + j * d for i in range(out) for j in range(k)}
+
+
+@pytest.mark.parametrize("k", range(1, 6))
+def test_which_rows_fall_between_the_taps(k):
+    # the rule the chapter states, over a grid: rows are skipped for good (one in every s) exactly when
+    # gcd(s, d) > 1 or k < s; otherwise every row away from the ends is read. "d > s skips rows" is not it.
+    for n, s, p, d in itertools.product(range(1, 16), range(1, 6), range(3), range(1, 6)):
+        if kernel_span(k, d) > n + 2 * p:
+            continue
+        out, reads = _padded_reads(n, k, s, p, d)
+        last = (out - 1) * s + (k - 1) * d
+        if skips_between_taps(k, s, d):
+            assert all(not set(range(a, a + s)) <= reads for a in range(last - s + 2)), (n, k, s, p, d)
+        else:
+            assert surely_read(out, k, s, d) <= reads, (n, k, s, p, d)
+        between = [r for r in analyse(n, k, s, p, d).unused if r + p <= last]
+        if between:
+            assert ("share the factor" in analyse(n, k, s, p, d).message()) == (math.gcd(s, d) > 1)
+    assert not skips_between_taps(3, 1, 4) and analyse(12, 3, 1, 0, 4).unused == []  # d > s, nothing skipped
