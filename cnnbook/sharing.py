@@ -309,6 +309,7 @@ class StackLayer:
     size: int = 0  # kernel or window size (conv, local, pool); units (fc)
     filters: int = 0  # conv and local
     stride: int = 1
+    padding: int = 0  # zeros on each side (pool: a border that never wins the max)
 
 
 @dataclass(frozen=True)
@@ -323,20 +324,30 @@ class StackRow:
     params_unshared: int  # the same layer locally connected (conv, local), else the same as params
 
 
-#: The network of seeds/003 section 5.29 (DeepFace, Taigman et al. 2014) as the source lists it:
-#: C1 32 11x11 filters, M2 3x3 max pooling stride 2, C3 16 9x9 filters, then three locally connected
-#: layers (16 filters 9x9, 7x7, 5x5), F7 4096 units, F8 4030 classes. The source gives no strides or
-#: padding for the other layers; they are read as stride 1 without padding.
+#: The network of seeds/003 section 5.29 (DeepFace, Taigman et al. 2014), with the layer sizes of the paper's
+#: figure 2: C1 32 11x11 filters (142x142), M2 3x3 max pooling stride 2 (71x71), C3 16 9x9 filters (63x63),
+#: three locally connected layers L4 16 9x9 (55x55), L5 16 7x7 (25x25) and L6 16 5x5 (21x21), F7 4096 units,
+#: F8 4030 classes. The source lists the kernels but no strides; the paper's sizes need stride 2 at L5, and
+#: 71 after M2 needs one row of padding (Caffe's rounding up of the pooled size does the same).
 DEEPFACE_INPUT = (152, 152, 3)
 DEEPFACE = [
     StackLayer("C1", "conv", 11, 32),
-    StackLayer("M2", "pool", 3, stride=2),
+    StackLayer("M2", "pool", 3, stride=2, padding=1),
     StackLayer("C3", "conv", 9, 16),
     StackLayer("L4", "local", 9, 16),
-    StackLayer("L5", "local", 7, 16),
+    StackLayer("L5", "local", 7, 16, stride=2),
     StackLayer("L6", "local", 5, 16),
     StackLayer("F7", "fc", 4096),
     StackLayer("F8", "fc", 4030),
+]
+
+#: The paper's output sizes (height = width) of the layers before F7, for the test that the stack matches them.
+DEEPFACE_PAPER_SIZES = {"C1": 142, "M2": 71, "C3": 63, "L4": 55, "L5": 25, "L6": 21}
+
+#: The source's list read literally: every stride 1 and no padding except what it states (M2's stride 2).
+DEEPFACE_STRIDE_1 = [
+    StackLayer(layer.name, layer.kind, layer.size, layer.filters, 2 if layer.kind == "pool" else 1)
+    for layer in DEEPFACE
 ]
 
 
@@ -349,13 +360,13 @@ def trace_stack(input_shape: tuple[int, int, int], layers: list[StackLayer]) -> 
     for layer in layers:
         h, w, c = shape
         if layer.kind in ("conv", "local"):
-            oh, ow = output_size(h, layer.size, layer.stride), output_size(w, layer.size, layer.stride)
+            oh, ow = (output_size(n, layer.size, layer.stride, layer.padding) for n in (h, w))
             shared = conv_params(layer.size, c, layer.filters)
             unshared = locally_connected_params(oh, ow, layer.size, c, layer.filters)
             shape = (oh, ow, layer.filters)
             params = shared if layer.kind == "conv" else unshared
         elif layer.kind == "pool":
-            shape = (output_size(h, layer.size, layer.stride), output_size(w, layer.size, layer.stride), c)
+            shape = (*(output_size(n, layer.size, layer.stride, layer.padding) for n in (h, w)), c)
             params = shared = unshared = 0
         elif layer.kind == "fc":
             params = shared = unshared = dense_params(h * w * c, layer.size)

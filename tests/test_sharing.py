@@ -3,12 +3,15 @@
 import numpy as np
 import pytest
 
+from cnnbook.book.display import percent_down
 from cnnbook.conv import conv2d
 from cnnbook.pooling import max_pool2d
 from cnnbook.sharing import (
     CS231N_ENTRIES,
     DEEPFACE,
     DEEPFACE_INPUT,
+    DEEPFACE_PAPER_SIZES,
+    DEEPFACE_STRIDE_1,
     StackLayer,
     circular_conv2d,
     contraction_flops,
@@ -158,19 +161,36 @@ def test_bad_input(call, message):
         call()
 
 
-def test_deepface_stack_by_hand():
+def test_deepface_stack_has_the_papers_sizes():
     rows = trace_stack(DEEPFACE_INPUT, DEEPFACE)
-    assert [r.shape[:2] for r in rows[:6]] == [(142, 142), (70, 70), (62, 62), (54, 54), (48, 48), (44, 44)]
+    assert {r.name: r.shape[0] for r in rows[:6]} == DEEPFACE_PAPER_SIZES
+    assert [r.shape[:2] for r in rows[:6]] == [(142, 142), (71, 71), (63, 63), (55, 55), (25, 25), (21, 21)]
     assert rows[0].params == (11 * 11 * 3 + 1) * 32 and rows[1].params == 0
     l4 = rows[3]
-    assert l4.params == l4.params_unshared == 54 * 54 * 16 * (9 * 9 * 16 + 1) and l4.params_shared == 16 * 1297
-    assert rows[6].params == (44 * 44 * 16 + 1) * 4096 and rows[7].params == 4097 * 4030
+    assert l4.params == l4.params_unshared == 55 * 55 * 16 * (9 * 9 * 16 + 1) and l4.params_shared == 16 * 1297
+    assert rows[6].params == (21 * 21 * 16 + 1) * 4096 and rows[7].params == 4097 * 4030
+    total = sum(r.params for r in rows)
+    assert 115e6 < total < 125e6  # the paper: "more than 120 million parameters"
+
+
+def test_deepface_read_with_stride_1_doubles_the_count():
+    # the source's list has no strides; read literally it gives the 245 million the chapter once showed
+    rows = trace_stack(DEEPFACE_INPUT, DEEPFACE_STRIDE_1)
+    assert [r.shape[0] for r in rows[:6]] == [142, 70, 62, 54, 48, 44]
+    assert sum(r.params for r in rows) == 245_318_286
+
+
+def test_share_is_never_rounded_up_to_everything():
+    rows = trace_stack(DEEPFACE_INPUT, DEEPFACE)
+    share = sum(r.params for r in rows if r.kind in ("local", "fc")) / sum(r.params for r in rows)
+    assert f"{share:.1%}" == "100.0%" and percent_down(share, 1) == "99.9%" and percent_down(share, 2) == "99.95%"
+    assert percent_down(1.0) == "100.0%" and percent_down(0.29, 0) == "29%"
 
 
 def test_forward_cost_does_not_depend_on_sharing():
     assert contraction_flops("ij,j->i", (3, 4), (4,)) == 2 * 12
     assert forward_flops("conv", (6, 6, 1), 3, 1) == 2 * 4 * 4 * 9
-    for shape, k, filters in [((62, 62, 16), 9, 16), ((10, 12, 3), 3, 5)]:
+    for shape, k, filters in [((63, 63, 16), 9, 16), ((10, 12, 3), 3, 5)]:
         assert forward_flops("local", shape, k, filters) == forward_flops("conv", shape, k, filters)
 
 

@@ -7,6 +7,7 @@ the HTML book never contains a number typed by hand. Outside the book build it i
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -49,3 +50,13 @@ def _text(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)
+
+
+def percent_down(fraction: float, digits: int = 1) -> str:
+    """``fraction`` as a percentage rounded *down* to ``digits`` decimals, so only 1 itself reads 100%.
+
+    >>> percent_down(0.99955, 1), f"{0.99955:.1%}"
+    ('99.9%', '100.0%')
+    """
+    scale = 10**digits
+    return f"{math.floor(fraction * 100 * scale + 1e-9) / scale:.{digits}f}%"
