@@ -162,13 +162,44 @@ def upsample(x: np.ndarray, scale: int, method: str = "nearest") -> np.ndarray:
 def resize_conv(x: np.ndarray, w: np.ndarray, scale: int, method: str = "nearest") -> np.ndarray:
     """Resize-convolution: upsample by ``scale``, then a 'same' convolution with the odd-sized kernel ``w``.
 
-    Every output pixel is computed from the same number of (interpolated) inputs, so no
-    checkerboard comes from the layer itself.
+    Every output pixel is computed from the same number of (interpolated) inputs, so the layer has no
+    uneven overlap: with equal weights a constant image stays constant. Its weights can still make a
+    period-2 pattern (:func:`alternating_from_ramp`); the structure discourages checkerboards, it does not
+    forbid them.
     """
     w = _image(w, "w")
     if w.shape[0] % 2 == 0 or w.shape[1] % 2 == 0:
         raise ValueError(f"w must have odd sides so that 'same' padding is symmetric, got shape {w.shape}")
     return conv2d(upsample(x, scale, method), w, padding=(w.shape[0] // 2, w.shape[1] // 2))
+
+
+def stack_layers(x: np.ndarray, layer, times: int) -> list[np.ndarray]:
+    """``x`` passed through ``layer`` (a function of one image) ``times`` times: every output, first to last."""
+    positive(times=times)
+    outputs = [layer(_image(x))]
+    for _ in range(times - 1):
+        outputs.append(layer(outputs[-1]))
+    return outputs
+
+
+def interior_spread(y: np.ndarray, margin: int) -> float:
+    """Largest over smallest value of ``y`` away from a ``margin``-pixel border: 1 for an even output."""
+    inner = _image(y)[margin:-margin, margin:-margin] if margin else _image(y)
+    if inner.size == 0:
+        raise ValueError(f"a margin of {margin} leaves nothing of an image of shape {np.shape(y)}")
+    return float(inner.max() / inner.min())
+
+
+def alternating_from_ramp(n: int = 8, kernel: tuple[float, ...] = (0.0, 1.0, -1.0)) -> np.ndarray:
+    """One row of a nearest-neighbour resize-convolution of a horizontal ramp ``0, 1, ..., n-1``.
+
+    The resize repeats every value (``0, 0, 1, 1, 2, 2, ...``); the kernel ``(0, 1, -1)`` takes each pixel
+    minus its right neighbour, so the row alternates ``0, -1, 0, -1, ...``: a period-2 pattern that the
+    weights, not the overlaps, make.
+    """
+    positive(n=n)
+    ramp = np.tile(np.arange(n, dtype=float), (3, 1))
+    return resize_conv(ramp, np.asarray([kernel], dtype=float), 2, "nearest")[1]
 
 
 def increment(x: np.ndarray, method: str = "nearest") -> np.ndarray:

@@ -1,20 +1,25 @@
 """conv_transpose2d and cnnbook.transposed: hand-worked cases, the adjoint identity, and PyTorch."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from cnnbook.conv import conv2d, conv_transpose2d, transposed_output_size
 from cnnbook.transposed import (
+    alternating_from_ramp,
     bilinear_upsample,
     checkerboard_free,
     conv3d,
     dilated_kernel,
     increment,
     interior,
+    interior_spread,
     nearest_upsample,
     overlap_1d,
     overlap_2d,
     resize_conv,
+    stack_layers,
     transposed_pieces,
     transposed_via_conv,
     unevenness,
@@ -192,3 +197,25 @@ def test_conv3d_matches_torch():
     x, w = rng.normal(size=(2, 5, 6, 7)), rng.normal(size=(3, 2, 3, 2, 4))
     expected = torch.nn.functional.conv3d(torch.from_numpy(x)[None], torch.from_numpy(w))[0].numpy()
     np.testing.assert_allclose(conv3d(x, w), expected, atol=1e-12)
+
+
+def test_stacked_transposed_layers_compound_the_unevenness():
+    flat = np.ones((12, 12))
+
+    def transposed(x):
+        return conv_transpose2d(x, np.full((3, 3), (2 / 3) ** 2), stride=2, padding=1, output_padding=1)
+
+    def resized(x):
+        return resize_conv(x, np.full((3, 3), 1 / 9), 2, "nearest")
+
+    spreads = [interior_spread(y, 2 ** (n + 2)) for n, y in enumerate(stack_layers(flat, transposed, 3))]
+    assert spreads[0] == pytest.approx(unevenness(3, 2, dims=2)) and spreads[0] < spreads[1] < spreads[2]
+    assert [interior_spread(y, 2 ** (n + 2)) for n, y in enumerate(stack_layers(flat, resized, 3))] == [1, 1, 1]
+
+
+def test_resize_convolution_can_still_alternate():
+    # it has no uneven overlap, but its weights can paint a period-2 pattern: it discourages, not forbids
+    row = alternating_from_ramp(8)
+    np.testing.assert_array_equal(row[:14], [0, -1] * 7)
+    text = (Path(__file__).resolve().parents[1] / "notebooks/06-transposed-convolution.ipynb").read_text()
+    assert "cannot paint" not in text and "*discourages*" in text
