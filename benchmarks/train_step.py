@@ -51,9 +51,16 @@ def torch_step(net: Network, x: np.ndarray, y: np.ndarray) -> Callable[[], None]
     from torch import nn
 
     model = nn.Sequential(
-        nn.Conv2d(1, 20, 5), nn.MaxPool2d(2), nn.ReLU(),
-        nn.Conv2d(20, 40, 5), nn.MaxPool2d(2), nn.ReLU(),
-        nn.Flatten(), nn.Linear(640, 100), nn.ReLU(), nn.Linear(100, 10),
+        nn.Conv2d(1, 20, 5),
+        nn.MaxPool2d(2),
+        nn.ReLU(),
+        nn.Conv2d(20, 40, 5),
+        nn.MaxPool2d(2),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(640, 100),
+        nn.ReLU(),
+        nn.Linear(100, 10),
     )
     copy_weights_to_torch(net, model)
     difference = same_logits(net, model, x)
@@ -108,7 +115,7 @@ def compare(batch: int, rounds: int, steps: int, seed: int = 0) -> dict[str, flo
         time_block(step, 3)
     seconds: dict[str, list[float]] = {"numpy": [], "torch": []}
     for r in range(rounds):
-        for name in (("numpy", "torch") if r % 2 == 0 else ("torch", "numpy")):
+        for name in ("numpy", "torch") if r % 2 == 0 else ("torch", "numpy"):
             seconds[name].append(time_block(engines[name], steps))
     ratios = [a / b for a, b in zip(seconds["numpy"], seconds["torch"])]
     return {
@@ -133,15 +140,21 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    print(f"NumPy {np.__version__}, PyTorch {torch.__version__} with {torch.get_num_threads()} threads, "
-          f"{os.cpu_count()} CPU cores")
-    print(f"{'batch':>5}  {'NumPy img/s':>11}  {'PyTorch img/s':>13}  {'NumPy ms':>8}  {'PyTorch ms':>10}  "
-          f"{'ratio (NumPy/PyTorch time)':>26}")
+    print(
+        f"NumPy {np.__version__}, PyTorch {torch.__version__} with {torch.get_num_threads()} threads, "
+        f"{os.cpu_count()} CPU cores"
+    )
+    print(
+        f"{'batch':>5}  {'NumPy img/s':>11}  {'PyTorch img/s':>13}  {'NumPy ms':>8}  {'PyTorch ms':>10}  "
+        f"{'ratio (NumPy/PyTorch time)':>26}"
+    )
     for batch in args.batch_sizes:
         steps = max(2, round(args.seconds / (batch * 4e-4)))  # about 0.4 ms per image per step
         r = compare(batch, args.rounds, steps)
-        print(f"{batch:>5}  {r['numpy_ips']:>11.0f}  {r['torch_ips']:>13.0f}  {r['numpy_ms']:>8.1f}  "
-              f"{r['torch_ms']:>10.1f}  {r['ratio']:>8.2f}  (min {r['ratio_min']:.2f}, max {r['ratio_max']:.2f})")
+        print(
+            f"{batch:>5}  {r['numpy_ips']:>11.0f}  {r['torch_ips']:>13.0f}  {r['numpy_ms']:>8.1f}  "
+            f"{r['torch_ms']:>10.1f}  {r['ratio']:>8.2f}  (min {r['ratio_min']:.2f}, max {r['ratio_max']:.2f})"
+        )
 
 
 if __name__ == "__main__":

@@ -134,8 +134,11 @@ def test_softmax_cross_entropy_gradient():
 @pytest.mark.parametrize(
     "in_channels, kernel, stride, padding, hw",
     [
-        (1, 5, 1, 0, (28, 28)), (1, (3, 2), (2, 3), (1, 2), (11, 12)), (3, 3, 1, 1, (8, 9)),
-        (4, (2, 3), (2, 1), (0, 2), (9, 7)), (2, 3, 3, 1, (10, 10)),
+        (1, 5, 1, 0, (28, 28)),
+        (1, (3, 2), (2, 3), (1, 2), (11, 12)),
+        (3, 3, 1, 1, (8, 9)),
+        (4, (2, 3), (2, 1), (0, 2), (9, 7)),
+        (2, 3, 3, 1, (10, 10)),
     ],
 )
 def test_conv2d_fast_path_matches_loop_reference(in_channels, kernel, stride, padding, hw):
@@ -177,9 +180,7 @@ def test_maxpool_ties_send_the_gradient_to_the_first_maximum_only():
     pool = MaxPool2D(2)
     np.testing.assert_array_equal(pool.forward(x)[0, :, :, 0], [[0, 0], [0, 1]])
     grad = pool.backward(np.full((1, 2, 2, 1), 5.0, dtype=np.float32))[0, :, :, 0]
-    np.testing.assert_array_equal(
-        grad, [[5, 0, 5, 0], [0, 0, 0, 0], [5, 0, 0, 5], [0, 0, 0, 0]]
-    )
+    np.testing.assert_array_equal(grad, [[5, 0, 5, 0], [0, 0, 0, 0], [5, 0, 0, 5], [0, 0, 0, 0]])
     overlapping = MaxPool2D(2, stride=1)  # the general (per-offset) code path follows the same rule
     overlapping.forward(np.zeros((1, 3, 3, 1), dtype=np.float32))
     np.testing.assert_array_equal(

@@ -23,7 +23,10 @@ from cnnbook.nn import (
 )
 
 MNIST_NAMES = (
-    "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
 )
 
 
@@ -33,8 +36,10 @@ def mnist_split(tmp_path_factory):
     where = os.environ.get("CNNBOOK_DATA")
     if not where or not all((Path(where) / "mnist" / name).is_file() for name in MNIST_NAMES):
         found = f"not in {Path(where) / 'mnist'}" if where else "CNNBOOK_DATA is not set"
-        pytest.skip(f"needs the MNIST files ({found}): set CNNBOOK_DATA to a folder whose mnist/ holds "
-                    + ", ".join(MNIST_NAMES))
+        pytest.skip(
+            f"needs the MNIST files ({found}): set CNNBOOK_DATA to a folder whose mnist/ holds "
+            + ", ".join(MNIST_NAMES)
+        )
     from cnnbook.data import nielsen_split
 
     patch = pytest.MonkeyPatch()
@@ -66,8 +71,14 @@ def test_two_conv_network_learns_real_digits_from_a_few_hundred_images(mnist_spl
     train, validation, _ = mnist_split
     net = nielsen_two_conv(seed=0)
     history = net.fit(
-        train.images[:600], train.labels[:600], epochs=3, batch_size=20, learning_rate=0.05, momentum=0.5,
-        validation=(validation.images[:500], validation.labels[:500]), progress=False,
+        train.images[:600],
+        train.labels[:600],
+        epochs=3,
+        batch_size=20,
+        learning_rate=0.05,
+        momentum=0.5,
+        validation=(validation.images[:500], validation.labels[:500]),
+        progress=False,
     )
     accuracy = net.evaluate(validation.images[:500], validation.labels[:500]).accuracy
     print(f"validation accuracy after 3 epochs on 600 images: {accuracy:.3f} (chance: 0.1)")
@@ -95,8 +106,9 @@ def test_best_epoch_weights_are_kept_when_later_epochs_get_worse():
         kept = small_dense(seed=1)
         history = kept.fit(x, y, epochs=5, batch_size=20, validation=validation, lr_schedule=wreck, progress=False)
         unkept = small_dense(seed=1)
-        unkept.fit(x, y, epochs=5, batch_size=20, validation=validation, lr_schedule=wreck, keep_best=False,
-                   progress=False)
+        unkept.fit(
+            x, y, epochs=5, batch_size=20, validation=validation, lr_schedule=wreck, keep_best=False, progress=False
+        )
         final = unkept.evaluate(*validation).accuracy
     assert history.learning_rate == [0.1, 0.1, 0.1, 40.0, 40.0]
     assert history.best_epoch < 3 and max(history.val_accuracy) > 0.9
@@ -106,8 +118,9 @@ def test_best_epoch_weights_are_kept_when_later_epochs_get_worse():
 
 def test_patience_stops_training_after_epochs_without_improvement():
     x, y = blobs(200)
-    history = small_dense().fit(x, y, epochs=20, learning_rate=1e-6, validation=blobs(100, seed=1), patience=2,
-                                progress=False)
+    history = small_dense().fit(
+        x, y, epochs=20, learning_rate=1e-6, validation=blobs(100, seed=1), patience=2, progress=False
+    )
     assert len(history.train_loss) < 20
     assert len(history.train_loss) == history.best_epoch + 3
 
@@ -171,10 +184,18 @@ def test_dropout_is_off_at_evaluation():
 
 def test_save_and_load_round_trip(tmp_path):
     rng = np.random.default_rng(0)
-    net = Network([
-        Conv2D(1, 4, 3, stride=2, padding=1, rng=rng), MaxPool2D(2), ReLU(), Flatten(),
-        Dense(4 * 7 * 7, 12, init="glorot", rng=rng), Dropout(0.25), ReLU(), Dense(12, 10, rng=rng),
-    ])
+    net = Network(
+        [
+            Conv2D(1, 4, 3, stride=2, padding=1, rng=rng),
+            MaxPool2D(2),
+            ReLU(),
+            Flatten(),
+            Dense(4 * 7 * 7, 12, init="glorot", rng=rng),
+            Dropout(0.25),
+            ReLU(),
+            Dense(12, 10, rng=rng),
+        ]
+    )
     net.layers[0].params["bias"][:] = [0.1, 0.2, -0.3, 0.4]
     path = tmp_path / "net.npz"
     net.save(path)
@@ -232,9 +253,16 @@ def torch_nielsen(torch, net: Network):
     from torch import nn
 
     model = nn.Sequential(
-        nn.Conv2d(1, 20, 5), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(20, 40, 5), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(640, 100), nn.ReLU(), nn.Linear(100, 10),
+        nn.Conv2d(1, 20, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(20, 40, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(640, 100),
+        nn.ReLU(),
+        nn.Linear(100, 10),
     )
     ours = [layer for layer in net.layers if layer.params]
     theirs = [module for module in model if hasattr(module, "weight")]

@@ -18,7 +18,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from cnnbook.nn import Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D, Network, ReLU, Sigmoid
+from cnnbook.nn import Dense, Flatten, Layer, Network, ReLU, Sigmoid
+from cnnbook.nn.models import conv_pool, nielsen_two_conv
 
 
 @dataclass(frozen=True)
@@ -63,39 +64,37 @@ class Row:
         return self.l2 / train_size
 
 
-def _conv_pool(in_channels: int, out_channels: int, activation: type[Layer], init: str, rng) -> list[Layer]:
-    """5x5 convolution, 2x2 max-pooling, then the activation (which commutes with max-pooling)."""
-    return [Conv2D(in_channels, out_channels, 5, init=init, rng=rng), MaxPool2D(2), activation()]
-
-
 def dense_only(seed: int) -> Network:
     """Row 1: 784 inputs -> 100 sigmoid units -> 10 logits."""
     rng = np.random.default_rng(seed)
-    return Network([Flatten(), Dense(784, 100, init="glorot", rng=rng), Sigmoid(), Dense(100, 10, init="glorot", rng=rng)])
+    return Network(
+        [Flatten(), Dense(784, 100, init="glorot", rng=rng), Sigmoid(), Dense(100, 10, init="glorot", rng=rng)]
+    )
 
 
 def one_conv(seed: int) -> Network:
     """Row 2: conv 20@5x5 + pool 2 (12x12x20 = 2880) -> 100 sigmoid units -> 10, all sigmoid."""
     rng = np.random.default_rng(seed)
-    return Network([*_conv_pool(1, 20, Sigmoid, "glorot", rng), Flatten(),
-                    Dense(20 * 12 * 12, 100, init="glorot", rng=rng), Sigmoid(), Dense(100, 10, init="glorot", rng=rng)])
+    return Network(
+        [
+            *conv_pool(1, 20, Sigmoid, "glorot", rng),
+            Flatten(),
+            Dense(20 * 12 * 12, 100, init="glorot", rng=rng),
+            Sigmoid(),
+            Dense(100, 10, init="glorot", rng=rng),
+        ]
+    )
 
 
-def two_conv(seed: int, activation: type[Layer] = Sigmoid, hidden: tuple[int, ...] = (100,), dropout: float = 0.0) -> Network:
+def two_conv(
+    seed: int, activation: type[Layer] = Sigmoid, hidden: tuple[int, ...] = (100,), dropout: float = 0.0
+) -> Network:
     """Rows 3-8: two conv-pool layers (20 then 40 filters, 4x4x40 = 640 values), dense ``hidden`` layers, 10 logits.
 
-    ``dropout`` (Nielsen's ``p_dropout``) is applied to the input of every dense layer, as in his code.
+    The engine's :func:`~cnnbook.nn.models.nielsen_two_conv` with the ladder's defaults (sigmoid), and
+    ``dropout`` (Nielsen's ``p_dropout``) on the input of every dense layer, as in his code.
     """
-    rng = np.random.default_rng(seed)
-    init = "he" if activation is ReLU else "glorot"
-    layers: list[Layer] = [*_conv_pool(1, 20, activation, init, rng), *_conv_pool(20, 40, activation, init, rng), Flatten()]
-    widths = (40 * 4 * 4, *hidden)
-    for fan_in, fan_out in zip(widths, widths[1:]):
-        layers += [Dropout(dropout)] if dropout else []
-        layers += [Dense(fan_in, fan_out, init=init, rng=rng), activation()]
-    layers += [Dropout(dropout)] if dropout else []
-    layers.append(Dense(widths[-1], 10, init=init, rng=rng))
-    return Network(layers)
+    return nielsen_two_conv(seed, hidden, dropout, activation, dropout_placement="every")
 
 
 def _relu_two_conv(seed: int) -> Network:

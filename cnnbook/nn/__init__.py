@@ -10,6 +10,11 @@ channels-first batch into a channels-last one.
 Everything is float32 and deterministic under a seed; no Python loop runs over images or pixels
 (only over the few kernel offsets).
 
+A layer may hold layers (:class:`Sequential`, :class:`Parallel` for a sum of branches such as a
+residual block); parameters are reached by one walk and named by their path (``"0.weight"``,
+``"3.branches.1.0.bias"``); each layer declares which of its parameters weight decay applies to
+(``decayed``: weights, not biases).
+
 >>> import numpy as np
 >>> from cnnbook.nn import nielsen_two_conv
 >>> net = nielsen_two_conv(seed=0)
@@ -18,6 +23,7 @@ Everything is float32 and deterministic under a seed; no Python loop runs over i
 """
 
 from .activations import ReLU, Sigmoid, Tanh
+from .containers import Identity, Parallel, Sequential
 from .convolution import Conv2D, conv2d_reference
 from .dense import Dense
 from .dropout import Dropout
@@ -25,7 +31,7 @@ from .ensemble import ensemble_predict, majority_vote
 from .flatten import Flatten
 from .gradcheck import layer_gradient_errors, network_gradient_errors, numerical_gradient, relative_error
 from .init import glorot_uniform, he_normal
-from .layer import Layer
+from .layer import LAYER_TYPES, Layer, Parameter
 from .loss import SoftmaxCrossEntropy, log_softmax, softmax
 from .models import nielsen_two_conv
 from .network import Evaluation, History, Network
@@ -33,9 +39,38 @@ from .optim import SGD
 from .pooling import AvgPool2D, MaxPool2D, max_pool2d_backward_reference, max_pool2d_reference
 
 __all__ = [
-    "AvgPool2D", "Conv2D", "Dense", "Dropout", "Evaluation", "Flatten", "History", "Layer", "MaxPool2D",
-    "Network", "ReLU", "SGD", "Sigmoid", "SoftmaxCrossEntropy", "Tanh", "conv2d_reference",
-    "ensemble_predict", "glorot_uniform", "majority_vote", "he_normal", "layer_gradient_errors", "log_softmax",
-    "max_pool2d_backward_reference", "max_pool2d_reference", "network_gradient_errors", "nielsen_two_conv",
-    "numerical_gradient", "relative_error", "softmax",
+    "AvgPool2D",
+    "Conv2D",
+    "Dense",
+    "Dropout",
+    "Evaluation",
+    "Flatten",
+    "History",
+    "Identity",
+    "LAYER_TYPES",
+    "Layer",
+    "MaxPool2D",
+    "Network",
+    "Parallel",
+    "Parameter",
+    "ReLU",
+    "SGD",
+    "Sequential",
+    "Sigmoid",
+    "SoftmaxCrossEntropy",
+    "Tanh",
+    "conv2d_reference",
+    "ensemble_predict",
+    "glorot_uniform",
+    "majority_vote",
+    "he_normal",
+    "layer_gradient_errors",
+    "log_softmax",
+    "max_pool2d_backward_reference",
+    "max_pool2d_reference",
+    "network_gradient_errors",
+    "nielsen_two_conv",
+    "numerical_gradient",
+    "relative_error",
+    "softmax",
 ]

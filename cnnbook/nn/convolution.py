@@ -16,13 +16,11 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from cnnbook.conv import output_size
+from cnnbook.validate import Pair, as_pair
+
 from .init import initial_weights
-from .layer import Layer, Pair, as_pair, check_shape
-
-
-def output_length(n: int, k: int, stride: int, padding: int) -> int:
-    """Output size along one axis: ``(n + 2*padding - k) // stride + 1``."""
-    return (n + 2 * padding - k) // stride + 1
+from .layer import Layer, check_shape
 
 
 def pad_spatial(x: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
@@ -87,7 +85,7 @@ def conv2d_reference(
     s, p = as_pair(stride, "stride", 1), as_pair(padding, "padding", 0)
     kh, kw, _, k = weight.shape
     xp = pad_spatial(x, p)
-    oh, ow = output_length(x.shape[1], kh, s[0], p[0]), output_length(x.shape[2], kw, s[1], p[1])
+    oh, ow = output_size(x.shape[1], kh, s[0], p[0]), output_size(x.shape[2], kw, s[1], p[1])
     out = np.empty((x.shape[0], oh, ow, k), dtype=np.result_type(x, weight))
     for n in range(x.shape[0]):
         for i in range(oh):
@@ -105,6 +103,7 @@ class Conv2D(Layer):
     """
 
     input_ndim = 4
+    decayed = frozenset({"weight"})  # weight decay: the weights, not the biases
 
     def __init__(
         self,
@@ -148,7 +147,7 @@ class Conv2D(Layer):
                 f"Conv2D kernel {self.kernel_size} does not fit an input of {height}x{width} pixels "
                 f"with padding {self.padding}"
             )
-        return output_length(height, kh, sh, ph), output_length(width, kw, sw, pw)
+        return output_size(height, kh, sh, ph), output_size(width, kw, sw, pw)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         check_shape("Conv2D", x, ("N", "H", "W", self.in_channels))

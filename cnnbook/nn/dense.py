@@ -18,6 +18,7 @@ class Dense(Layer):
     """Every output is a weighted sum of every input plus a bias; weights by ``init``, biases zero."""
 
     input_ndim = 2
+    decayed = frozenset({"weight"})  # weight decay: the weights, not the biases
 
     def __init__(
         self, in_features: int, out_features: int, init: str = "he", rng: np.random.Generator | int | None = None

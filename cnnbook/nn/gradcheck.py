@@ -41,8 +41,10 @@ def numerical_gradient(
     array([2., 4., 6.])
     """
     if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
-        raise ValueError(f"array must be a floating-point NumPy array (changed in place), got {type(array).__name__}"
-                         + (f" of dtype {array.dtype}" if isinstance(array, np.ndarray) else ""))
+        raise ValueError(
+            f"array must be a floating-point NumPy array (changed in place), got {type(array).__name__}"
+            + (f" of dtype {array.dtype}" if isinstance(array, np.ndarray) else "")
+        )
     if eps <= 0:
         raise ValueError(f"eps must be > 0, got {eps!r}")
     wanted = list(np.ndindex(array.shape)) if indices is None else [tuple(np.atleast_1d(i)) for i in indices]
@@ -59,14 +61,16 @@ def numerical_gradient(
 
 
 def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
-    """``max |analytic - numeric| / max(max |analytic|, max |numeric|)``: 0 for equal arrays, about 1 for unrelated ones.
+    """``max |analytic - numeric| / max(max |analytic|, max |numeric|)``: 0 for equal arrays, ~1 for unrelated ones.
 
     Dividing by the larger of the two scales makes the error symmetric and independent of the
     gradient's size; two all-zero arrays have error 0.
     """
     analytic, numeric = np.asarray(analytic, dtype=np.float64), np.asarray(numeric, dtype=np.float64)
     if analytic.shape != numeric.shape:
-        raise ValueError(f"relative_error expected two arrays of the same shape, got {analytic.shape} and {numeric.shape}")
+        raise ValueError(
+            f"relative_error expected two arrays of the same shape, got {analytic.shape} and {numeric.shape}"
+        )
     scale = max(float(np.abs(analytic).max(initial=0.0)), float(np.abs(numeric).max(initial=0.0)))
     difference = float(np.abs(analytic - numeric).max(initial=0.0))
     return 0.0 if scale == 0.0 else difference / scale
@@ -75,8 +79,9 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
 def layer_gradient_errors(layer: Layer, x: np.ndarray, seed: int = 0, eps: float = 1e-6) -> dict[str, float]:
     """Relative error (see :func:`relative_error`) of ``layer.backward`` against central differences.
 
-    Checks the gradient with respect to the input (key ``"input"``) and every parameter (keys as in
-    ``layer.params``). Works on a float64 copy of the layer, so ``layer`` itself is left as it was.
+    Checks the gradient with respect to the input (key ``"input"``) and every parameter, keyed by its
+    path in the layer (``"weight"``; in a layer holding layers e.g. ``"branches.1.0.bias"``). Works on a
+    float64 copy of the layer, so ``layer`` itself is left as it was.
     Training-time noise (Dropout's mask) is re-seeded with ``seed`` before every forward pass, so
     that all of them use the same mask.
     """
@@ -94,9 +99,10 @@ def layer_gradient_errors(layer: Layer, x: np.ndarray, seed: int = 0, eps: float
 
     forward()
     analytic = {"input": layer.backward(upstream)}
-    analytic.update({name: grad.copy() for name, grad in layer.grads.items()})
+    parameters = layer.named_parameters()
+    analytic.update({p.name: p.grad.copy() for p in parameters})
     numeric = {"input": numerical_gradient(scalar, x, eps)}
-    numeric.update({name: numerical_gradient(scalar, value, eps) for name, value in layer.params.items()})
+    numeric.update({p.name: numerical_gradient(scalar, p.value, eps) for p in parameters})
     return {name: relative_error(analytic[name], numeric[name]) for name in numeric}
 
 
@@ -107,24 +113,23 @@ def network_gradient_errors(
 
     The scalar is the network's mean loss on ``(x, y)``; the gradients come from ``network.backward``,
     the numbers compared from central differences (in float64, on a copy of the network). Keys are
-    ``"<layer index>.<parameter name>"``, as in ``Network.state()``. Checking a sample, not every
+    the parameters' paths, as in ``Network.state()`` (``"0.weight"``). Checking a sample, not every
     entry, keeps it fast: each entry costs two forward passes of the whole network.
     """
     network = copy.deepcopy(network).to(np.float64)
     x, rng = network.prepare_input(x), np.random.default_rng(seed)
 
     def loss() -> float:
-        for layer in network.layers:
-            layer.set_rng(np.random.default_rng(seed))
+        network.set_rng(np.random.default_rng(seed))  # the same dropout masks in every pass
         return network.loss.forward(network.forward(x, training=True), y)
 
     loss()
     network.backward(network.loss.backward())
     errors = {}
-    for i, layer in enumerate(network.layers):
-        for name, value in layer.params.items():
-            flat = rng.choice(value.size, size=min(samples, value.size), replace=False)
-            picked = [np.unravel_index(f, value.shape) for f in flat]
-            analytic = np.array([layer.grads[name][index] for index in picked])
-            errors[f"{i}.{name}"] = relative_error(analytic, numerical_gradient(loss, value, eps, picked))
+    for parameter in network.named_parameters():
+        value, grad = parameter.value, parameter.grad
+        flat = rng.choice(value.size, size=min(samples, value.size), replace=False)
+        picked = [np.unravel_index(f, value.shape) for f in flat]
+        analytic = np.array([grad[index] for index in picked])
+        errors[parameter.name] = relative_error(analytic, numerical_gradient(loss, value, eps, picked))
     return errors

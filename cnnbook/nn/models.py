@@ -1,4 +1,8 @@
-"""Ready-made architectures used in the book."""
+"""Ready-made architectures used in the book: Nielsen's convolutional networks, built in one place.
+
+:func:`nielsen_two_conv` builds every two-convolution network of the book: chapter 7's, and rows 3-8
+of the MNIST ablation ladder (:mod:`cnnbook.ablation.rows`), which differ only in their arguments.
+"""
 
 from __future__ import annotations
 
@@ -13,24 +17,55 @@ from .layer import Layer
 from .network import Network
 from .pooling import MaxPool2D
 
+#: Where :func:`nielsen_two_conv` puts its dropout layers: before the last dense layer only, or before
+#: every dense layer (Nielsen's ``p_dropout`` on the input of each fully connected layer).
+DROPOUT_PLACEMENTS = ("last", "every")
 
-def nielsen_two_conv(seed: int | None = 0, hidden: int = 100, dropout: float = 0.0) -> Network:
+
+def conv_pool(
+    in_channels: int,
+    out_channels: int,
+    activation: type[Layer] = ReLU,
+    init: str = "he",
+    rng: np.random.Generator | int | None = None,
+) -> list[Layer]:
+    """5x5 convolution, 2x2 max-pooling, then the activation.
+
+    Pooling comes before the activation: the two commute (the activations here are monotonic),
+    and pooling first leaves a quarter of the values to the activation.
+    """
+    return [Conv2D(in_channels, out_channels, 5, init=init, rng=rng), MaxPool2D(2), activation()]
+
+
+def nielsen_two_conv(
+    seed: int | None = 0,
+    hidden: int | tuple[int, ...] = 100,
+    dropout: float = 0.0,
+    activation: type[Layer] = ReLU,
+    dropout_placement: str = "last",
+) -> Network:
     """Nielsen's two-convolution MNIST network (chapter 6 of *Neural Networks and Deep Learning*).
 
-    ``(N, 28, 28, 1) -> conv 20@5x5 -> max-pool 2 -> ReLU -> conv 40@5x5 -> max-pool 2 -> ReLU
-    -> flatten (640) -> dense hidden -> ReLU [-> dropout] -> dense 10``.
+    ``(N, 28, 28, 1) -> conv 20@5x5 -> max-pool 2 -> act -> conv 40@5x5 -> max-pool 2 -> act
+    -> flatten (640) -> [dense h -> act for each h in hidden] -> dense 10``, with ``act`` the
+    ``activation`` (ReLU; weights start by He's rule for ReLU, by Glorot's otherwise).
 
-    Pooling comes before ReLU: the two commute (ReLU is monotonic), and pooling first leaves
-    a quarter of the values to ReLU. ``seed`` fixes the initial weights.
+    With ``dropout`` > 0, a Dropout layer of that rate goes before the last dense layer
+    (``dropout_placement="last"``) or before every dense layer (``"every"``, as in Nielsen's code and
+    the ablation ladder). ``seed`` fixes the initial weights; they are drawn in layer order from one
+    generator, so the same arguments give the same network.
     """
+    if dropout_placement not in DROPOUT_PLACEMENTS:
+        raise ValueError(f"dropout_placement must be one of {DROPOUT_PLACEMENTS}, got {dropout_placement!r}")
     rng = np.random.default_rng(seed)
-    layers: list[Layer] = [
-        Conv2D(1, 20, 5, rng=rng), MaxPool2D(2), ReLU(),
-        Conv2D(20, 40, 5, rng=rng), MaxPool2D(2), ReLU(),
-        Flatten(),
-        Dense(4 * 4 * 40, hidden, rng=rng), ReLU(),
-    ]
-    if dropout:
-        layers.append(Dropout(dropout))
-    layers.append(Dense(hidden, 10, rng=rng))
+    init = "he" if activation is ReLU else "glorot"
+    widths = (4 * 4 * 40, *((hidden,) if isinstance(hidden, int) else hidden), 10)
+    layers = [*conv_pool(1, 20, activation, init, rng), *conv_pool(20, 40, activation, init, rng), Flatten()]
+    for index, (fan_in, fan_out) in enumerate(zip(widths, widths[1:])):
+        last = index == len(widths) - 2
+        if dropout and (last or dropout_placement == "every"):
+            layers.append(Dropout(dropout))
+        layers.append(Dense(fan_in, fan_out, init=init, rng=rng))
+        if not last:
+            layers.append(activation())
     return Network(layers)

@@ -17,20 +17,12 @@ from typing import NamedTuple
 import numpy as np
 from tqdm.auto import tqdm
 
-from .activations import ReLU, Sigmoid, Tanh
-from .convolution import Conv2D
-from .dense import Dense
-from .dropout import Dropout
-from .flatten import Flatten
-from .layer import Layer
+from .containers import Sequential
+from .layer import LAYER_TYPES, Layer, Parameter  # LAYER_TYPES: importable from here, as before
 from .loss import SoftmaxCrossEntropy, check_labels, softmax
 from .optim import SGD
-from .pooling import AvgPool2D, MaxPool2D
 
-#: Layer classes that ``Network.load`` can rebuild from a saved file, by name.
-LAYER_TYPES: dict[str, type[Layer]] = {
-    cls.__name__: cls for cls in (Conv2D, MaxPool2D, AvgPool2D, Dense, ReLU, Sigmoid, Tanh, Dropout, Flatten)
-}
+__all__ = ["LAYER_TYPES", "Evaluation", "History", "LearningRateSchedule", "Network"]
 
 #: ``lr_schedule(epoch, history) -> learning rate`` for that epoch (epochs count from 0).
 LearningRateSchedule = Callable[[int, "History"], float]
@@ -63,6 +55,10 @@ class History:
 class Network:
     """Layers applied in order; the last one produces one logit per class.
 
+    ``layers`` is a plain list (``net.layers[0]`` is the first layer); a layer in it may hold layers
+    (:class:`~cnnbook.nn.containers.Parallel`, :class:`~cnnbook.nn.containers.Sequential`). Parameters
+    are named by their path, ``"<index in layers>.<path in the layer>"``, in ``state()`` and saved files.
+
     >>> from cnnbook.nn import Dense, ReLU
     >>> net = Network([Dense(784, 30, rng=0), ReLU(), Dense(30, 10, rng=1)])
     >>> net.predict(np.zeros((2, 784), dtype=np.float32)).shape
@@ -72,8 +68,17 @@ class Network:
     def __init__(self, layers: Sequence[Layer], loss: SoftmaxCrossEntropy | None = None) -> None:
         if not layers:
             raise ValueError("a Network needs at least one layer")
-        self.layers = list(layers)
+        self._body = Sequential(layers)  # one chain: forward, backward, the walk, set_rng and to() are its
         self.loss = loss if loss is not None else SoftmaxCrossEntropy()
+
+    @property
+    def layers(self) -> list[Layer]:
+        """The layers, in order (the list itself: changing it changes the network)."""
+        return self._body.layers
+
+    @layers.setter
+    def layers(self, layers: Sequence[Layer]) -> None:
+        self._body = Sequential(layers)
 
     def __repr__(self) -> str:
         inner = ",\n".join(f"    {layer!r}" for layer in self.layers)
@@ -82,16 +87,26 @@ class Network:
     @property
     def dtype(self) -> np.dtype:
         """The floating-point type of the parameters (float32 unless converted)."""
-        for layer in self.layers:
+        for layer in self.layers:  # this runs at every forward pass: stop at the first parameter found
             for value in layer.params.values():
                 return value.dtype
+            if layer.children():
+                for parameter in layer.named_parameters():
+                    return parameter.value.dtype
         return np.dtype(np.float32)
 
-    def to(self, dtype: np.dtype | type) -> "Network":
+    def to(self, dtype: np.dtype | type) -> Network:
         """Convert every parameter to ``dtype`` (e.g. float64 for gradient checks); returns the network."""
-        for layer in self.layers:
-            layer.to(dtype)
+        self._body.to(dtype)
         return self
+
+    def named_parameters(self) -> list[Parameter]:
+        """Every parameter, depth first, named by its path (``"0.weight"``, ``"3.branches.1.0.bias"``)."""
+        return self._body.named_parameters()
+
+    def set_rng(self, rng: np.random.Generator) -> None:
+        """Give every layer (nested ones included) its own generator drawn from ``rng``, for dropout."""
+        self._body.set_rng(rng)
 
     def prepare_input(self, x: np.ndarray) -> np.ndarray:
         """``x`` as an array of the network's dtype, with a channel axis added to ``(N, H, W)`` images."""
@@ -104,19 +119,14 @@ class Network:
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """Logits ``(N, classes)`` for the batch ``x``."""
-        x = self.prepare_input(x)
-        for layer in self.layers:
-            x = layer.forward(x, training=training)
-        return x
+        return self._body.forward(self.prepare_input(x), training=training)
 
     def backward(self, grad_logits: np.ndarray) -> None:
         """Fill every layer's ``grads`` from the gradient of the loss with respect to the logits.
 
         The first layer is told not to compute the gradient with respect to the images: nothing uses it.
         """
-        grad = grad_logits
-        for depth, layer in enumerate(reversed(self.layers)):
-            grad = layer.backward(grad, input_grad=depth < len(self.layers) - 1)
+        self._body.backward(grad_logits, input_grad=False)
 
     def train_step(self, x: np.ndarray, y: np.ndarray, optimizer: SGD) -> tuple[float, int]:
         """Forward, backward and update on one mini-batch; returns (mean loss, number correct)."""
@@ -159,8 +169,7 @@ class Network:
         if epochs < 1 or batch_size < 1:
             raise ValueError(f"epochs and batch_size must be >= 1, got epochs={epochs}, batch_size={batch_size}")
         rng = np.random.default_rng(seed)
-        for layer in self.layers:
-            layer.set_rng(np.random.default_rng(rng.integers(2**63)))
+        self.set_rng(rng)
         optimizer = SGD(learning_rate, momentum, weight_decay)
         history, best_state = History(), None
         for epoch in range(epochs):
@@ -233,11 +242,11 @@ class Network:
     # -- weights -------------------------------------------------------------------------------
 
     def _parameters(self) -> dict[str, np.ndarray]:
-        """Every parameter array (not a copy), keyed ``"<layer index>.<name>"``."""
-        return {f"{i}.{name}": value for i, layer in enumerate(self.layers) for name, value in layer.params.items()}
+        """Every parameter array (not a copy), keyed by its path."""
+        return {p.name: p.value for p in self.named_parameters()}
 
     def state(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter, keyed ``"<layer index>.<name>"`` (e.g. ``"0.weight"``)."""
+        """A copy of every parameter, keyed by its path (e.g. ``"0.weight"``, ``"3.branches.1.0.bias"``)."""
         return {key: value.copy() for key, value in self._parameters().items()}
 
     def load_state(self, state: dict[str, np.ndarray]) -> None:
@@ -251,21 +260,25 @@ class Network:
             target[...] = state[key]
 
     def save(self, path: str | PathLike) -> None:
-        """Write the architecture (as JSON) and all parameters to one ``.npz`` file."""
-        architecture = [{"type": type(layer).__name__, "config": layer.config()} for layer in self.layers]
+        """Write the architecture and all parameters to one ``.npz`` file.
+
+        The architecture is a JSON list with one ``{"type": ..., "config": ...}`` per layer (a layer
+        holding layers lists theirs in its config); each parameter is an array named by its path. For
+        networks of plain layers this is the format of earlier versions, which therefore still load.
+        """
+        architecture = [layer.spec() for layer in self.layers]
         np.savez(path, architecture=np.array(json.dumps(architecture)), **self.state())
 
     @classmethod
-    def load(cls, path: str | PathLike) -> "Network":
+    def load(cls, path: str | PathLike) -> Network:
         """Rebuild a network written by ``save``."""
         with np.load(path, allow_pickle=False) as saved:
             architecture = json.loads(str(saved["architecture"]))
             state = {key: saved[key] for key in saved.files if key != "architecture"}
-        layers = []
-        for spec in architecture:
-            if spec["type"] not in LAYER_TYPES:
-                raise ValueError(f"{path}: unknown layer type {spec['type']!r}; known: {sorted(LAYER_TYPES)}")
-            layers.append(LAYER_TYPES[spec["type"]](**spec["config"]))
+        try:
+            layers = [Layer.from_spec(spec) for spec in architecture]
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
         network = cls(layers)
         network.to(next(iter(state.values())).dtype if state else np.float32)
         network.load_state(state)

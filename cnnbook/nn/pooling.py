@@ -5,7 +5,8 @@ mean) of one strided slice of the input per offset. Max-pooling's common 2x2 cas
 faster path (a knock-out between pairs, which also records where each maximum came from).
 Rows or columns that do not fill a whole window are dropped, as in PyTorch's default
 (``ceil_mode=False``). :func:`max_pool2d_reference` and :func:`max_pool2d_backward_reference`
-compute max-pooling and its gradient with loops over windows, for reading and for the tests.
+compute max-pooling and its gradient with loops over windows: deliberately naive teaching versions,
+for reading and for the tests, which hold :class:`MaxPool2D` to them.
 """
 
 from __future__ import annotations
@@ -14,8 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from .convolution import offset_slices, output_length
-from .layer import Layer, Pair, as_pair, check_shape
+from cnnbook.conv import output_size
+from cnnbook.validate import Pair, as_pair
+
+from .convolution import offset_slices
+from .layer import Layer, check_shape
+
+Window = tuple[slice, slice]
 
 
 class _Pool2D(Layer):
@@ -31,17 +37,32 @@ class _Pool2D(Layer):
     def config(self) -> dict[str, Any]:
         return {"size": self.size, "stride": self.stride}
 
-    def _windows(self, x: np.ndarray) -> list[tuple[slice, slice]]:
-        """Check ``x`` and return, per window offset, the input slices it covers across all outputs."""
+    def _windows(self, x: np.ndarray) -> list[Window]:
+        """Check ``x`` and return (and keep, for backward) per window offset the input slices it covers."""
         check_shape(type(self).__name__, x, ("N", "H", "W", "C"))
         (kh, kw), (sh, sw) = self.size, self.stride
         if x.shape[1] < kh or x.shape[2] < kw:
             raise ValueError(
                 f"{type(self).__name__} window {self.size} does not fit an input of {x.shape[1]}x{x.shape[2]} pixels"
             )
-        self._out_hw = (output_length(x.shape[1], kh, sh, 0), output_length(x.shape[2], kw, sw, 0))
+        self._out_hw = (output_size(x.shape[1], kh, sh), output_size(x.shape[2], kw, sw))
         self._input_shape = x.shape
-        return [window for _, _, window in offset_slices(self.size, self.stride, self._out_hw)]
+        self._slices = [window for _, _, window in offset_slices(self.size, self.stride, self._out_hw)]
+        return self._slices
+
+    @staticmethod
+    def _fold(x: np.ndarray, windows: list[Window], combine: np.ufunc) -> np.ndarray:
+        """``combine`` (np.maximum, np.add) of the strided slices of ``x`` that the window offsets read."""
+        out = x[(slice(None), *windows[0])].copy()
+        for rows, columns in windows[1:]:
+            combine(out, x[:, rows, columns, :], out=out)
+        return out
+
+    def backward(self, grad_output: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        return self._input_gradient(grad_output) if input_grad else None  # pooling has no parameters
+
+    def _input_gradient(self, grad_output: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
 
 
 class MaxPool2D(_Pool2D):
@@ -57,18 +78,12 @@ class MaxPool2D(_Pool2D):
         self._pairwise = self.size == self.stride == (2, 2)
         if self._pairwise:
             return self._forward_pairwise(x)
-        out = x[(slice(None), *windows[0])].copy()
-        for rows, columns in windows[1:]:
-            np.maximum(out, x[:, rows, columns, :], out=out)
-        self._input, self._output = x, out
-        return out
+        self._input = x
+        self._output = self._fold(x, windows, np.maximum)
+        return self._output
 
-    def backward(self, grad_output: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
-        if not input_grad:
-            return None
-        if self._pairwise:
-            return self._backward_pairwise(grad_output)
-        return self._backward_by_offsets(grad_output)
+    def _input_gradient(self, grad_output: np.ndarray) -> np.ndarray:
+        return self._backward_pairwise(grad_output) if self._pairwise else self._backward_by_offsets(grad_output)
 
     def _forward_pairwise(self, x: np.ndarray) -> np.ndarray:
         """2x2 windows as a knock-out: left against right in each row, then top row against bottom.
@@ -106,7 +121,7 @@ class MaxPool2D(_Pool2D):
         x, out = self._input, self._output
         grad_input = np.zeros(self._input_shape, dtype=grad_output.dtype)
         unclaimed = np.ones(out.shape, dtype=bool)
-        for rows, columns in self._windows(x):
+        for rows, columns in self._slices:
             winner = (x[:, rows, columns, :] == out) & unclaimed
             unclaimed &= ~winner
             grad_input[:, rows, columns, :] += np.where(winner, grad_output, 0)
@@ -118,24 +133,23 @@ class AvgPool2D(_Pool2D):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         windows = self._windows(x)
-        out = x[(slice(None), *windows[0])].copy()
-        for rows, columns in windows[1:]:
-            out += x[:, rows, columns, :]
+        out = self._fold(x, windows, np.add)
         out *= out.dtype.type(1.0 / len(windows))
         return out
 
-    def backward(self, grad_output: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
-        if not input_grad:
-            return None
-        share = grad_output * grad_output.dtype.type(1.0 / (self.size[0] * self.size[1]))
+    def _input_gradient(self, grad_output: np.ndarray) -> np.ndarray:
+        share = grad_output * grad_output.dtype.type(1.0 / len(self._slices))
         grad_input = np.zeros(self._input_shape, dtype=grad_output.dtype)
-        for _, _, (rows, columns) in offset_slices(self.size, self.stride, self._out_hw):
+        for rows, columns in self._slices:
             grad_input[:, rows, columns, :] += share
         return grad_input
 
 
 def max_pool2d_reference(x: np.ndarray, size: Pair = 2, stride: Pair | None = None) -> np.ndarray:
     """Max-pooling of an ``(N, H, W, C)`` batch by loops over images and windows: slow, obvious, a reference.
+
+    This is the deliberately naive teaching version, written to be read (chapter 7 shows it) and to
+    check :class:`MaxPool2D`, the engine's fast one, against it in the tests; it is not used in training.
 
     ``out[n, i, j, c] = max over (u, v) of x[n, i*s + u, j*s + v, c]``; ``stride`` defaults to ``size``.
     """
@@ -148,7 +162,8 @@ def max_pool2d_backward_reference(
 ) -> np.ndarray:
     """Gradient of :func:`max_pool2d_reference` with respect to ``x``, by loops over images and windows.
 
-    Each output's gradient is added at the position of its window's maximum, the first one in
+    Like :func:`max_pool2d_reference`, a deliberately naive teaching version that the tests hold
+    ``MaxPool2D.backward`` to. Each output's gradient is added at the position of its window's maximum, the first one in
     row-major order on a tie; every other input gets 0.
     """
     _, grad_input = _max_pool2d_loops(x, grad_output, size, stride)
@@ -165,7 +180,7 @@ def _max_pool2d_loops(
     n, h, w, c = x.shape
     if h < kh or w < kw:
         raise ValueError(f"max_pool2d_reference window {(kh, kw)} does not fit an input of {h}x{w} pixels")
-    oh, ow = output_length(h, kh, sh, 0), output_length(w, kw, sw, 0)
+    oh, ow = output_size(h, kh, sh), output_size(w, kw, sw)
     if grad_output is not None and np.shape(grad_output) != (n, oh, ow, c):
         raise ValueError(f"grad_output expected shape {(n, oh, ow, c)}, got {np.shape(grad_output)}")
     out = np.empty((n, oh, ow, c), dtype=x.dtype)
