@@ -82,9 +82,11 @@ def test_schedule_cosine_and_constant():
     assert Schedule(epochs=4, batch_size=8, learning_rate=0.2).rate(3) == 0.2
 
 
-def test_weight_decay_is_lambda_over_n():
-    assert row(4).weight_decay(50_000) == pytest.approx(2e-6)
-    assert row(5).weight_decay(250_000) == pytest.approx(4e-7)
+def test_weight_decay_is_network3s_lambda_times_m_over_n():
+    # network3.py: cost = mean loss + 0.5*lmbda*||w||^2/num_training_batches, num_training_batches = n/10
+    assert row(4).weight_decay(50_000) == pytest.approx(2e-5)
+    assert row(5).weight_decay(250_000) == pytest.approx(4e-6)
+    assert row(7).weight_decay(250_000) == 0.0
 
 
 def test_pieces_train_each_network_once_and_the_ensemble_starts_with_row_7():

@@ -77,8 +77,29 @@ def provenance() -> dict:
         "machine": f"{platform.system()} {platform.machine()}, {_cpu_name()}, {os.cpu_count()} CPUs",
         "commit": commit,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "command": command_line(sys.argv),
     }
+
+
+def command_line(argv: list[str]) -> str:
+    """The command that made a record, as one could type it in the repository: ``python -m cnnbook.ablation
+    --full``, never an absolute path of the machine it ran on (a path outside the repository becomes ``...``).
+    """
+    script = Path(argv[0]).resolve() if argv and argv[0] not in ("", "-c") else None
+    if script is not None and script.name == "__main__.py" and ROOT in script.parents:
+        head = ["python", "-m", ".".join(script.parent.relative_to(ROOT).parts)]
+    elif script is not None and ROOT in script.parents:
+        head = ["python", script.relative_to(ROOT).as_posix()]
+    else:
+        head = ["python", Path(argv[0]).name if argv and argv[0] else "-c"]
+    return " ".join(head + [_repository_relative(arg) for arg in argv[1:]])
+
+
+def _repository_relative(arg: str) -> str:
+    if not Path(arg).is_absolute():
+        return arg
+    path = Path(arg).resolve()
+    return path.relative_to(ROOT).as_posix() if path == ROOT or ROOT in path.parents else "..."
 
 
 def _cpu_name() -> str:

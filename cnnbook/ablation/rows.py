@@ -56,12 +56,22 @@ class Row:
     schedule: Schedule
     source_accuracy: float  # test accuracy in percent, as the source states it
     expanded: bool = False  # train on the 250,000 shifted images
-    l2: float = 0.0  # Nielsen's lambda: his cost adds lambda / (2 n) * sum(w^2)
+    l2: float = 0.0  # Nielsen's lmbda, as network3.py uses it (see weight_decay)
     members: int = 1  # more than one: an ensemble of that many networks voting
 
     def weight_decay(self, train_size: int) -> float:
-        """Nielsen's ``lambda`` as SGD weight decay: the gradient of ``lambda/(2n) sum w^2`` is ``(lambda/n) w``."""
-        return self.l2 / train_size
+        """Nielsen's ``lmbda`` as SGD weight decay on the mean mini-batch loss: ``lmbda * m / n``.
+
+        The ladder's code is network3.py, whose cost is the mini-batch *mean* of the loss plus
+        ``0.5*lmbda*l2_norm_squared/num_training_batches`` (src/network3.py, lines 114 and 120-121, with
+        ``num_training_batches = size(training_data)/mini_batch_size``). Its gradient adds
+        ``lmbda / (n / m) * w = (lmbda * m / n) * w`` to the mean loss's, with ``m = 10``, Nielsen's
+        mini-batch size. This book trains with other batch sizes but keeps that objective: the
+        regularised cost decides what is learnt, the batch size only how noisily each step follows it.
+        (``lmbda / n``, from his chapter-3 network2.py, whose cost sums the loss over the batch, would be
+        ten times weaker.)
+        """
+        return self.l2 * NIELSEN_BATCH_SIZE / train_size
 
 
 def dense_only(seed: int) -> Network:
@@ -110,6 +120,7 @@ def _dropout(seed: int) -> Network:
 
 
 NIELSEN = Schedule(epochs=60, batch_size=10, learning_rate=0.1)
+NIELSEN_BATCH_SIZE = NIELSEN.batch_size  # the m of network3.py's L2 term, whatever batch size a row uses
 SIGMOID_FAST = Schedule(epochs=25, batch_size=10, learning_rate=0.1, cosine=True)
 RELU_FAST = Schedule(epochs=20, batch_size=64, learning_rate=0.02, momentum=0.9, cosine=True)
 EXPANDED_FAST = Schedule(epochs=10, batch_size=64, learning_rate=0.02, momentum=0.9, cosine=True)

@@ -4,8 +4,9 @@ Update for each parameter ``w`` with gradient ``g`` (PyTorch's convention, so th
 hyper-parameters carry over):
 
 * weight decay, on the parameters their layer lists in ``decayed`` (weights, not biases):
-  ``g <- g + weight_decay * w``. Nielsen's regularised cost ``C0 + (lmbda / 2n) * sum(w^2)``
-  corresponds to ``weight_decay = lmbda / n``.
+  ``g <- g + weight_decay * w``: the gradient of ``(weight_decay / 2) * sum(w^2)`` added to the
+  loss. Nielsen's network3.py (the MNIST ladder) adds ``0.5 * lmbda * sum(w^2) / (n / m)`` to the
+  mini-batch mean of the loss, so ``weight_decay = lmbda * m / n`` (:meth:`cnnbook.ablation.Row.weight_decay`).
 * momentum: ``v <- momentum * v + g``, then ``w <- w - learning_rate * v`` (plain SGD when 0).
 
 Parameters are updated in place, so a layer's arrays keep their identity. They are found by the walk
