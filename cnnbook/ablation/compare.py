@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from .claims import error_reduction
 from .rows import Schedule
 
 #: How far below the source's accuracy (in points) a measured row may land and still meet its goal. The
@@ -53,3 +54,40 @@ def verdict(measured: float, source: float, tolerance: float = GOAL_TOLERANCE) -
         return "yes (above)"
     # rounded: 99.60 - 99.45 is 0.15000000000000568 in floating point, and is meant as 0.15
     return "yes (within)" if round(source - measured, 9) <= tolerance else "no"
+
+
+class Spread(NamedTuple):
+    """How far apart test accuracies (percent) of one network trained from different seeds land."""
+
+    low: float
+    high: float
+
+    @property
+    def width(self) -> float:
+        """``high - low``, in points (rounded to the 0.01 a 10,000-image test set resolves)."""
+        return round(self.high - self.low, 2)
+
+    def covers(self, measured: float, source: float) -> bool:
+        """Whether ``measured`` and ``source`` differ by no more than the spread's width."""
+        return round(abs(measured - source), 9) <= self.width
+
+
+def seed_spread(accuracies: list[float]) -> Spread:
+    """The lowest and highest of several seeds' accuracies (row 8's members are five seeds of row 7).
+
+    >>> seed_spread([99.49, 99.47, 99.48, 99.39, 99.53]).width
+    0.14
+    """
+    if len(accuracies) < 2:
+        raise ValueError(f"a spread needs at least two seeds' accuracies, got {len(accuracies)}")
+    return Spread(min(accuracies), max(accuracies))
+
+
+def error_reduction_range(before: float, after: float, spread: Spread) -> tuple[float, float]:
+    """The smallest and largest share of errors removed if each accuracy moved by half the seed spread.
+
+    The share ``(after - before) / (100 - before)`` grows with ``after`` and shrinks with ``before``, so the
+    extremes are at the corners.
+    """
+    half = spread.width / 2
+    return error_reduction(before + half, after - half), error_reduction(before - half, after + half)
