@@ -1,4 +1,4 @@
-"""Chapter 5: 1x1 convolutions and cheaper convolutions (source: seeds/003, sections 5.8 and 5.10-5.13).
+"""Chapter 5: 1x1 convolutions and cheaper convolutions (source: seeds/003, sections 5.5, 5.8 and 5.10-5.13).
 
 A block is a list of :class:`ConvSpec` layers; :func:`params` counts its weights (and biases)
 and :func:`macs` its multiply-adds for a given output size, so every comparison of the chapter
@@ -167,6 +167,16 @@ def depthwise_separable(c_in: int, c_out: int, k: int = 3) -> Block:
     return [ConvSpec(f"{k}x{k} depthwise", k, k, c_in, c_in, groups=c_in), ConvSpec("1x1 pointwise", 1, 1, c_in, c_out)]
 
 
+def grouped(c_in: int, c_out: int, k: int = 3, groups: int = 2) -> Block:
+    """A grouped ``k x k`` convolution: the channels split into ``groups`` independent convolutions.
+
+    Each group maps ``c_in / groups`` input channels to ``c_out / groups`` output channels, so weights and
+    multiply-adds are a ``groups``-th of the standard layer's (AlexNet split its layers into 2 groups,
+    ResNeXt into 32; ``groups = c_in = c_out`` is the depthwise convolution).
+    """
+    return [ConvSpec(f"{k}x{k} conv, {groups} groups", k, k, c_in, c_out, groups=groups)]
+
+
 def stacked(c: int, k: int = 3, n: int = 2) -> Block:
     """``n`` stacked ``k x k`` convolutions at ``c`` channels (VGG's replacement for one large kernel)."""
     positive(n=n)
@@ -252,6 +262,77 @@ def depthwise_separable_conv2d(
 ) -> np.ndarray:
     """Depthwise ``(C, k, k)`` kernels, then pointwise ``(K, C)`` mixing: what :func:`depthwise_separable` counts."""
     return pointwise(depthwise_conv2d(x, depthwise, padding), pointwise_w)
+
+
+def grouped_conv2d(x: np.ndarray, w: np.ndarray, groups: int, padding: int = 0) -> np.ndarray:
+    """A grouped convolution: group ``g`` convolves input channels ``g*C/G .. (g+1)*C/G`` with its own filters.
+
+    ``x`` is ``(C, H, W)``; ``w`` is ``(K, C / groups, k, k)``, PyTorch's layout for ``Conv2d(groups=...)``,
+    whose first ``K / groups`` filters belong to group 0, and so on.
+    """
+    x, w = np.asarray(x), np.asarray(w)
+    positive(groups=groups)
+    if x.ndim != 3 or w.ndim != 4:
+        raise ValueError(f"x must be (C, H, W) and w (K, C / groups, k, k), got {x.shape} and {w.shape}")
+    c, k_out = x.shape[0], w.shape[0]
+    if c % groups or k_out % groups or w.shape[1] != c // groups:
+        raise ValueError(
+            f"with {groups} groups, {c} input channels and {k_out} filters, w must have shape "
+            f"({k_out}, {c // groups if c % groups == 0 else 'C / groups'}, k, k) and groups must divide C and K, "
+            f"got {w.shape}"
+        )
+    cin, kout = c // groups, k_out // groups
+    return np.concatenate(
+        [conv2d(x[g * cin : (g + 1) * cin], w[g * kout : (g + 1) * kout], padding=padding) for g in range(groups)]
+    )
+
+
+def channel_shuffle(x: np.ndarray, groups: int) -> np.ndarray:
+    """ShuffleNet's channel shuffle of ``(C, H, W)``: channel ``g*n + i`` (group ``g``, ``C = groups*n``) goes to
+    place ``i*groups + g``, so the next grouped layer sees one channel from every group."""
+    x = np.asarray(x)
+    positive(groups=groups)
+    if x.ndim != 3 or x.shape[0] % groups:
+        raise ValueError(f"x must be (C, H, W) with C divisible by groups={groups}, got {x.shape}")
+    c, h, w = x.shape
+    return x.reshape(groups, c // groups, h, w).transpose(1, 0, 2, 3).reshape(c, h, w)
+
+
+def channel_reach(layers: list, channels: int) -> np.ndarray:
+    """Which input channels each output channel depends on, after ``layers`` (a list of ``("grouped", G)``
+    1x1 grouped convolutions and ``("shuffle", G)`` shuffles): a ``(channels, channels)`` 0/1 matrix,
+    computed by pushing each input channel's unit image through the real operations."""
+    positive(channels=channels)
+    reach = np.zeros((channels, channels), dtype=int)
+    for source in range(channels):
+        x = np.zeros((channels, 1, 1))
+        x[source] = 1.0
+        for kind, groups in layers:
+            if kind == "grouped":
+                x = grouped_conv2d(x, np.ones((channels, channels // groups, 1, 1)), groups)
+            elif kind == "shuffle":
+                x = channel_shuffle(x, groups)
+            else:
+                raise ValueError(f"layer kinds are 'grouped' and 'shuffle', got {kind!r}")
+        reach[:, source] = x[:, 0, 0] != 0
+    return reach
+
+
+#: The kinds of convolution the book teaches, and where (section 5.5 of the source is only a title and a link).
+CONVOLUTION_KINDS = (
+    ("standard (cross-correlation) 2D convolution", "chapter 1", "5.1-5.3, 5.4.1"),
+    ("true convolution (flipped kernel)", "chapter 1", "5.19.1"),
+    ("convolution over several channels", "chapters 1 and 5", "5.3.4, 5.13"),
+    ("padded (same, full) and strided convolution", "chapter 3", "5.3.2, 5.3.3, 5.14, 5.20, 5.21"),
+    ("dilated (atrous) convolution", "chapters 3 and 6", "5.4.2"),
+    ("transposed convolution", "chapter 6", "5.4.3, 5.19.2, 5.22"),
+    ("1x1 (pointwise) convolution", "chapter 5", "5.8"),
+    ("spatially separable convolution", "chapters 1 and 5", "5.4.4, 5.11"),
+    ("depthwise-separable convolution", "chapter 5", "5.4.4, 5.12, 5.13"),
+    ("grouped convolution, and the channel shuffle", "chapter 5", "5.5"),
+    ("3D convolution", "chapter 6", "5.6"),
+    ("locally connected (unshared) convolution", "chapter 2", "5.27-5.29"),
+)
 
 
 # --- the source's numbers ---------------------------------------------------------------------

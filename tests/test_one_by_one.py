@@ -5,16 +5,21 @@ import pytest
 
 from cnnbook.conv import conv2d
 from cnnbook.one_by_one import (
+    CONVOLUTION_KINDS,
     GOOGLENET_3A,
     ConvSpec,
     alexnet_params,
     bottleneck,
+    channel_reach,
+    channel_shuffle,
     conv1x1,
     depthwise_conv2d,
     depthwise_separable,
     depthwise_separable_conv2d,
     googlenet_depth,
     googlenet_params,
+    grouped,
+    grouped_conv2d,
     inception,
     inception_channels,
     macs,
@@ -117,3 +122,37 @@ def test_counts_match_torch_layers():
             ]
         )
     )
+
+
+def test_grouped_counts_match_torch():
+    torch = pytest.importorskip("torch")
+    for c_in, c_out, k, groups in [(256, 256, 3, 32), (96, 256, 5, 2), (64, 64, 3, 64), (8, 12, 1, 4)]:
+        layer = torch.nn.Conv2d(c_in, c_out, k, groups=groups)
+        assert params(grouped(c_in, c_out, k, groups)) == sum(p.numel() for p in layer.parameters())
+        assert params(grouped(c_in, c_out, k, groups), bias=False) * groups == params(
+            standard_conv(c_in, c_out, k), bias=False
+        )
+        assert macs(grouped(c_in, c_out, k, groups), 7) == layer.weight.numel() * 49
+
+
+def test_grouped_conv2d_matches_torch_and_the_block_diagonal_kernel():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    x, w = rng.normal(size=(8, 9, 7)), rng.normal(size=(12, 2, 3, 3))
+    expected = torch.nn.functional.conv2d(torch.tensor(x)[None], torch.tensor(w), padding=1, groups=4)[0].numpy()
+    np.testing.assert_allclose(grouped_conv2d(x, w, 4, padding=1), expected, atol=1e-12)
+    full = np.zeros((12, 8, 3, 3))
+    for g in range(4):
+        full[3 * g : 3 * g + 3, 2 * g : 2 * g + 2] = w[3 * g : 3 * g + 3]
+    np.testing.assert_allclose(grouped_conv2d(x, w, 4), conv2d(x, full), atol=1e-12)
+    np.testing.assert_allclose(grouped_conv2d(x, rng.normal(size=(8, 1, 3, 3)), 8).shape, (8, 7, 5))
+    with pytest.raises(ValueError, match=r"w must have shape \(12, 2, k, k\)"):
+        grouped_conv2d(x, np.ones((12, 3, 3, 3)), 4)
+
+
+def test_channel_shuffle_lets_information_cross_groups():
+    np.testing.assert_array_equal(channel_shuffle(np.arange(6).reshape(6, 1, 1), 2)[:, 0, 0], [0, 3, 1, 4, 2, 5])
+    without = channel_reach([("grouped", 2), ("grouped", 2)], 8)
+    with_shuffle = channel_reach([("grouped", 2), ("shuffle", 2), ("grouped", 2)], 8)
+    assert (without.sum(axis=1) == 4).all() and (with_shuffle.sum(axis=1) == 8).all()
+    assert [kind for kind, *_ in CONVOLUTION_KINDS].count("grouped convolution, and the channel shuffle") == 1
