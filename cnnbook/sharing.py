@@ -276,24 +276,14 @@ def sharing_experiment(n_train: int, n_test: int = 200, size: int = 12, seed: in
     for task in train_y:
         shared = fit_shared(train_x, train_y[task], 3)
         local = fit_local(train_x, train_y[task], 3)
-        rows.append(
-            FitResult(
-                task,
-                "shared (convolution)",
-                shared.size,
-                rms(apply_shared(train_x, shared), train_y[task]),
-                rms(apply_shared(test_x, shared), test_y[task]),
+        for label, weights, apply in (
+            ("shared (convolution)", shared, apply_shared),
+            ("unshared (locally connected)", local, apply_local),
+        ):
+            train_error, test_error = (
+                rms(apply(xs, weights), ys[task]) for xs, ys in ((train_x, train_y), (test_x, test_y))
             )
-        )
-        rows.append(
-            FitResult(
-                task,
-                "unshared (locally connected)",
-                local.size,
-                rms(apply_local(train_x, local), train_y[task]),
-                rms(apply_local(test_x, local), test_y[task]),
-            )
-        )
+            rows.append(FitResult(task, label, weights.size, train_error, test_error))
     return rows
 
 
