@@ -185,10 +185,13 @@ def _claims():
         Claim(
             "003",
             "5.3.4",
-            "a conv layer with I=3 inputs, O=12 outputs and a 3x3 kernel (K=9) has I*O*K parameters",
-            3 * 12 * 9,
-            lambda: conv_params(3, 3, 12),
-            "I*O*K counts the weights only; each of the O filters also has a bias, so it is I*O*K + O",
+            "a conv layer with I input and O output channels and K values per kernel has I*O*K parameters",
+            True,
+            lambda: all(
+                i * o * k * k == conv_params(k, i, o) for i in range(1, 5) for o in range(1, 5) for k in range(1, 6)
+            ),
+            "I*O*K counts the weights only; each of the O filters also has a bias, so it is I*O*K + O "
+            f"(I = 3, O = 12, a 3x3 kernel: {conv_params(3, 3, 12):,}, not {3 * 12 * 9:,})",
         ),
         # seeds/000: the exercise of the self-driving tutorial
         Claim(

@@ -370,59 +370,55 @@ def _claims():
         Claim(
             "003",
             "5.3.3",
-            "a (half) padded convolution keeps the output size equal to the input's: 3x3 kernel on 32x32",
-            32,
-            lambda: conv_output_length(32, 3, p=1),
+            "a (half) padded convolution keeps the output size equal to the input's (odd kernels 1 to 7, "
+            "inputs 7 to 40)",
+            True,
+            lambda: all(conv_output_length(n, k, p=(k - 1) // 2) == n for k in range(1, 8, 2) for n in range(7, 41)),
             "half padding is p = (k-1)/2 for odd k; an even kernel needs one more zero on one side",
         ),
         Claim(
             "003",
             "5.3.3",
-            "without padding a kernel larger than 1 loses border rows: 3x3 on 32x32 gives",
-            30,
-            lambda: conv_output_length(32, 3),
-            "the source states no size; the 32x32 example is the book's",
+            "without padding, a kernel larger than 1 loses border rows: the largest kernel that keeps the size",
+            1,
+            lambda: max(k for k in range(1, 8) if all(conv_output_length(n, k) == n for n in range(7, 41))),
         ),
         Claim(
             "003",
             "5.3.2",
-            "stride 2 downsamples like 2x2 max pooling: a 3x3 kernel, padding 1, on 32x32 gives",
-            16,
-            lambda: conv_output_length(32, 3, s=2, p=1),
-            "the source states no size; the 32x32 example is the book's (2x2 pooling also gives 16)",
+            "a stride of 2 downsamples like (2x2) max pooling: the factor a 3x3, padding-1 convolution shrinks "
+            "every even size by",
+            2,
+            lambda: max({n // conv_output_length(n, 3, s=2, p=1) for n in range(4, 41, 2)}),
+            "on an odd size the two differ by one: the convolution keeps ceil(n/2) rows, 2x2 pooling floor(n/2)",
         ),
         # seeds/003 5.14: narrow and wide convolution
         Claim(
             "003",
             "5.14.1",
-            "full ('wide') padding adds filter - 1 zeros on each side: a 3-tap filter gets",
-            2,
-            lambda: pad_amounts("full", 7, 3)[0],
+            "full ('wide') padding: npadding = filter - 1 zeros on each side (filters 1 to 7, inputs 7 to 20)",
+            True,
+            lambda: all(pad_amounts("full", n, k) == (k - 1, k - 1) for k in range(1, 8) for n in range(7, 21)),
         ),
         Claim(
             "003",
             "5.14.1",
-            "so the output is larger than the input: 7 inputs, 3-tap filter",
-            9,
-            lambda: mode_output_length(7, 3, "full"),
-            "the source gives no sizes; 7 and 3 are the book's",
+            "so the output is larger than the input (every filter longer than 1)",
+            True,
+            lambda: all(mode_output_length(n, k, "full") > n for k in range(2, 8) for n in range(7, 21)),
         ),
         Claim(
             "003",
             "5.14.1",
-            "a narrow convolution reads edge inputs fewer times: the corner of a 7x7 input, "
-            "3x3 kernel, is read (times)",
-            1,
-            lambda: int(coverage(7, 3)[0] ** 2),
-            "the source says so without numbers; counted here",
-        ),
-        Claim(
-            "003",
-            "5.14.1",
-            "... and its centre (times)",
-            9,
-            lambda: int(coverage(7, 3)[3] ** 2),
-            "the source says so without numbers; counted here",
+            "in a narrow convolution, the nearer the edge, the fewer times an input is read (stride 1)",
+            True,
+            lambda: all(
+                np.all(np.diff(coverage(n, k)[: (n + 1) // 2]) >= 0) and coverage(n, k)[0] < coverage(n, k)[n // 2]
+                for k in range(2, 6)
+                for n in range(2 * k, 21)
+            ),
+            "the source says so without numbers; on a 7x7 input and a 3x3 kernel the corner is read "
+            f"{int(coverage(7, 3)[0] ** 2)} time, the centre {int(coverage(7, 3)[3] ** 2)}",
         ),
         # seeds/003 5.20: full, same, valid
         Claim(
@@ -440,16 +436,20 @@ def _claims():
             lambda: len(np.convolve(np.ones(2), np.ones(3), mode="full")),
         ),
         Claim(
-            "003", "5.20.2", "full, stride 1: N1 + N2 - 1 (N1 = 5, N2 = 3)", 7, lambda: mode_output_length(5, 3, "full")
+            "003",
+            "5.20.2",
+            "full, stride 1: N1 + N2 - 1",
+            True,
+            lambda: all(mode_output_length(n, k, "full") == n + k - 1 for n in range(1, 16) for k in range(1, n + 1)),
         ),
         Claim(
             "003",
             "5.20.2",
-            "same, stride 1: N1 (N1 = 5, N2 = 4, an even kernel)",
-            5,
-            lambda: mode_output_length(5, 4, "same"),
-            f"holds, but an even kernel needs asymmetric padding ({even_same[0]} zero before, {even_same[1]} "
-            "after here)",
+            "same, stride 1: N1",
+            True,
+            lambda: all(mode_output_length(n, k, "same") == n for n in range(1, 16) for k in range(1, n + 1)),
+            f"holds, but an even kernel needs asymmetric padding (N1 = 5, N2 = 4: {even_same[0]} zero before, "
+            f"{even_same[1]} after)",
         ),
         Claim(
             "003",
