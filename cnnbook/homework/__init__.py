@@ -10,8 +10,8 @@ The modules, by side of the trust boundary between the grader and the student's 
   :mod:`~cnnbook.homework.checks` and :mod:`~cnnbook.homework.student`;
 * grader side: :mod:`~cnnbook.homework.cli` (the ``cnnbook`` command), :mod:`~cnnbook.homework.grade`,
   :mod:`~cnnbook.homework.kernel`, :mod:`~cnnbook.homework.wire`, :mod:`~cnnbook.homework.sandbox`,
-  :mod:`~cnnbook.homework.report`, and the exercise format's :mod:`~cnnbook.homework.notebook` and
-  :mod:`~cnnbook.homework.generate`.
+  :mod:`~cnnbook.homework.report`, :mod:`~cnnbook.homework.classroom`, :mod:`~cnnbook.homework.gradescope`,
+  and the exercise format's :mod:`~cnnbook.homework.notebook` and :mod:`~cnnbook.homework.generate`.
 """
 
 from cnnbook.homework.checks import REGISTRY, CheckResult, assert_close, check, test

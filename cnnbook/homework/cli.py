@@ -2,32 +2,40 @@
 
     cnnbook grade SUBMISSION.ipynb [--source solutions/NN.ipynb] [--json report.json] [--junit report.xml]
     cnnbook grade submissions/ --source solutions/ --json reports/ --junit reports/ --csv scores.csv
+    cnnbook grade exercises/ --source solutions/ --visible-only --classroom "$GITHUB_OUTPUT"   (GitHub Classroom)
+    cnnbook grade SUBMISSION.ipynb --source SOLUTION.ipynb --gradescope results.json          (Gradescope)
+    cnnbook gradescope-zip solutions/01-convolution-and-edges.ipynb --out autograder.zip
     cnnbook exercises [--check]
+    cnnbook --version
 
-Exit status: 0 when every submission was graded (whatever the scores), 2 when the grader itself
-could not run (bad arguments, no source notebook, a broken source, no kernel). Grader side; the
-console script ``cnnbook`` and ``python -m cnnbook`` both run :func:`main`.
+Exit status of ``grade``: 0 when every submission was graded (whatever the scores), 2 when the grader
+itself could not run (bad arguments, no source notebook, a broken source, no kernel); with
+``--fail-below-max``, 1 when every submission was graded but one scored less than full marks (as
+GitHub Classroom's graders fail a run). Grader side; the console script ``cnnbook`` and
+``python -m cnnbook`` both run :func:`main`.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
+import json
 import os
 import sys
 import traceback
 from pathlib import Path
 
+from cnnbook import __version__
 from cnnbook.homework.kernel import Limits
 
 ROOT = Path(__file__).resolve().parents[2]  # the book's repository, for its solutions/
+NOT_FULL_MARKS = 1  # with --fail-below-max
 GRADER_FAILED = 2
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = argparse.ArgumentParser(prog="cnnbook", description="Tools of the cnnbook executable textbook.")
+    parser.add_argument("--version", action="version", version=f"cnnbook {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     _grade_parser(
         commands.add_parser(
@@ -36,17 +44,28 @@ def main(argv: list[str] | None = None) -> int:
             description="Run each submitted notebook in a sandboxed kernel and score it with the visible and hidden "
             "tests of its solution notebook. A report is written whatever the notebook does.",
             epilog="Exit status: 0 when every submission was graded (whatever the scores), "
-            "2 when the grader could not run.",
+            "2 when the grader could not run; with --fail-below-max, 1 when a submission scored less than full marks.",
         )
     )
     exercises = commands.add_parser("exercises", help="generate exercises/ from solutions/ (--check: only verify)")
     exercises.add_argument("--check", action="store_true", help="only report stale or missing exercise notebooks")
     exercises.add_argument("--root", type=Path, help="the repository root")
+    _zip_parser(
+        commands.add_parser(
+            "gradescope-zip",
+            help="build a Gradescope autograder zip for a chapter",
+            description="Write a Gradescope autograder zip: setup.sh and run_autograder at its root, the solution "
+            "notebook (its visible and hidden tests) and the wheels of cnnbook and its dependencies, which setup.sh "
+            "installs with no package index. Building it downloads the wheels (pip, with network); grading needs none.",
+        )
+    )
     args = parser.parse_args(argv)
     if args.command == "exercises":
         from cnnbook.homework.generate import main as generate
 
         return generate((["--check"] if args.check else []) + (["--root", str(args.root)] if args.root else []))
+    if args.command == "gradescope-zip":
+        return zip_command(args)
     return grade_command(args)
 
 
@@ -63,7 +82,32 @@ def _grade_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--junit", type=Path, help="write the JUnit XML report here (a folder when grading several)")
     parser.add_argument("--markdown", type=Path, help="append a Markdown summary (e.g. $GITHUB_STEP_SUMMARY)")
     parser.add_argument(
-        "--csv", type=Path, help="write one line per submission: submission, score, max_score, seconds, error"
+        "--csv",
+        type=Path,
+        help="write one line per submission: student, assignment, submission, score, max_score, seconds, error",
+    )
+    parser.add_argument(
+        "--student",
+        help="the student's name for the reports (default: the folder under the one given that holds the notebook, "
+        "less the prefix all those folders share up to a '-', as in gh classroom clone; else the notebook's name)",
+    )
+    parser.add_argument(
+        "--assignment", help="the assignment's name for the reports (default: the source notebook's name)"
+    )
+    parser.add_argument(
+        "--classroom",
+        type=Path,
+        metavar="FILE",
+        help="GitHub Classroom: print the autograding notices Classroom records and append each question's "
+        "result (runners=..., Q1_RESULTS=...) to FILE, e.g. $GITHUB_OUTPUT",
+    )
+    parser.add_argument(
+        "--gradescope", type=Path, help="write Gradescope's results.json here (a folder when grading several)"
+    )
+    parser.add_argument(
+        "--fail-below-max",
+        action="store_true",
+        help="exit with status 1 when a submission scored less than full marks (a red run unless all tests pass)",
     )
     parser.add_argument(
         "--cell-timeout",
@@ -124,6 +168,94 @@ def find_submissions(paths: list[Path]) -> list[tuple[Path, Path]]:
     return found
 
 
+def _zip_parser(parser: argparse.ArgumentParser) -> None:
+    from cnnbook.homework import gradescope
+
+    parser.add_argument("solution", help="the solution notebook, or a chapter: 01 or 01-convolution-and-edges")
+    parser.add_argument("-o", "--out", type=Path, required=True, help="the zip to write")
+    parser.add_argument(
+        "--cnnbook",
+        help="what pip builds the cnnbook wheel from (default: this checkout when run from one, else "
+        f"{gradescope.RELEASE!r})",
+    )
+    parser.add_argument(
+        "--python-version",
+        default=gradescope.PYTHON_VERSION,
+        help=f"the autograder image's python3 (default {gradescope.PYTHON_VERSION}: Gradescope's Ubuntu 22.04)",
+    )
+    parser.add_argument(
+        "--platform", default=gradescope.PLATFORM, help=f"the wheels' platform (default {gradescope.PLATFORM})"
+    )
+    parser.add_argument("--wheels-from", type=Path, help="take the wheels from this folder instead of downloading")
+    parser.add_argument(
+        "--no-wheels", action="store_true", help="leave the wheels out (for tests only: setup.sh cannot install then)"
+    )
+    parser.add_argument("--cell-timeout", type=float, help="the grader's --cell-timeout on Gradescope")
+    parser.add_argument("--timeout", type=float, help="the grader's --timeout on Gradescope")
+
+
+def find_chapter(name: str) -> Path:
+    """A solution notebook named by its path, or by its chapter (``01``, ``01-convolution-and-edges``)."""
+    if Path(name).is_file():
+        return Path(name)
+    for folder in (Path("solutions"), ROOT / "solutions"):
+        found = sorted(folder.glob(f"{name}.ipynb")) or sorted(folder.glob(f"{name}-*.ipynb"))
+        if found:
+            return found[0]
+    raise FileNotFoundError(
+        f"no solution notebook {name} (a path, or a chapter in ./solutions or {ROOT / 'solutions'})"
+    )
+
+
+def zip_command(args: argparse.Namespace) -> int:
+    """Build the Gradescope autograder zip."""
+    import subprocess
+
+    from cnnbook.homework.grade import GraderError
+    from cnnbook.homework.gradescope import RELEASE, build_zip
+
+    requirement = args.cnnbook or (str(ROOT) if (ROOT / "pyproject.toml").is_file() else RELEASE)
+    try:
+        solution = find_chapter(args.solution)
+        names = build_zip(
+            solution,
+            args.out,
+            wheels=not args.no_wheels,
+            wheels_from=args.wheels_from,
+            requirement=requirement,
+            python_version=args.python_version,
+            platform=args.platform,
+            cell_timeout=args.cell_timeout,
+            timeout=args.timeout,
+        )
+    except (FileNotFoundError, GraderError, subprocess.CalledProcessError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return GRADER_FAILED
+    wheels = [n for n in names if n.startswith("wheels/")]
+    print(
+        f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB): setup.sh, run_autograder, {solution.name}, ",
+        end="",
+    )
+    print(f"{len(wheels)} wheels" if wheels else "no wheels (setup.sh cannot install cnnbook from it)")
+    return 0
+
+
+def student_names(found: list[tuple[Path, Path]], given: str | None = None) -> list[str]:
+    """The student of each ``(notebook, name)`` of :func:`find_submissions`: ``given``, else the first folder of the
+    name (less the prefix every such folder shares up to its last ``-``: ``hw1-alice``, ``hw1-bob`` give ``alice``,
+    ``bob``), else the notebook's file name without ``.ipynb``."""
+    if given:
+        return [given] * len(found)
+    names = [name.parts[0] if len(name.parts) > 1 else name.stem for _, name in found]
+    distinct = sorted(set(names))
+    if len(distinct) > 1 and all(len(name.parts) > 1 for _, name in found):
+        prefix = os.path.commonprefix(distinct)
+        prefix = prefix[: prefix.rfind("-") + 1]
+        if prefix and all(len(d) > len(prefix) for d in distinct):
+            names = [n[len(prefix) :] for n in names]
+    return names
+
+
 def find_source(submission: Path, option: Path | None) -> Path:
     """The solution notebook that grades ``submission``."""
     if option is not None and not option.is_dir():
@@ -139,24 +271,36 @@ def find_source(submission: Path, option: Path | None) -> Path:
 
 def grade_command(args: argparse.Namespace) -> int:
     """Grade every submission, print a summary, write the reports; the exit status says whether all were graded."""
-    from cnnbook.homework.grade import GraderError, grade, load_tests
-    from cnnbook.homework.report import to_json, to_junit, to_markdown, to_text, write_report
+    from cnnbook.homework import classroom
+    from cnnbook.homework.grade import GraderError, exact_sum, grade, load_tests
+    from cnnbook.homework.gradescope import to_results
+    from cnnbook.homework.report import number, to_csv, to_json, to_junit, to_markdown, to_text, write_report
 
     submissions = find_submissions(args.submissions)
     if not submissions:
         print("error: no notebooks to grade", file=sys.stderr)
         return GRADER_FAILED
     several = len(submissions) > 1 or any(p.is_dir() for p in args.submissions)
+    students = dict(zip((name for _, name in submissions), student_names(submissions, args.student)))
+    assignment = args.assignment or ""
     _warn_if_shared(args.submissions, args.user, not args.same_user)
     limits = Limits(cell=args.cell_timeout, total=args.timeout, grace=args.grace)
     status, reports, tests = 0, [], {}
 
     def write(report, name: Path) -> None:
-        """The report's JSON and JUnit files: at the paths given, or named ``name`` in those folders."""
+        """The report's JSON, JUnit and Gradescope files: at the paths given, or named ``name`` in those folders."""
+        student = students[name]
         if args.json:
-            write_report(args.json / name.with_suffix(".json") if several else args.json, to_json(report))
+            write_report(
+                args.json / name.with_suffix(".json") if several else args.json, to_json(report, student, assignment)
+            )
         if args.junit:
-            write_report(args.junit / name.with_suffix(".xml") if several else args.junit, to_junit([report]))
+            path = args.junit / name.with_suffix(".xml") if several else args.junit
+            write_report(path, to_junit([report], [student], assignment))
+        if args.gradescope:
+            path = args.gradescope / name.with_suffix(".json") if several else args.gradescope
+            text = json.dumps(to_results(report, student, assignment), indent=2, ensure_ascii=False) + "\n"
+            write_report(path, text)
 
     for notebook, name in submissions:
         try:
@@ -181,29 +325,30 @@ def grade_command(args: argparse.Namespace) -> int:
             status = GRADER_FAILED
             continue
         reports.append((report, name))
-        print(to_text(report) if not args.quiet else f"{notebook}: {report.score:g} / {report.max_score:g}", flush=True)
+        print(
+            to_text(report) if not args.quiet else f"{notebook}: {number(report.score)} / {number(report.max_score)}",
+            flush=True,
+        )
         write(report, name)
     # Written again once every kernel is dead: no submission's processes can have altered another's report.
     for report, name in reports:
         write(report, name)
+    graded = [r for r, _ in reports]
     if args.csv:
-        write_report(args.csv, _csv([r for r, _ in reports]))
+        write_report(args.csv, to_csv([(r, students[name], assignment) for r, name in reports]))
     if args.markdown and reports:
         with open(args.markdown, "a", encoding="utf-8") as handle:
-            handle.write(to_markdown([r for r, _ in reports]))
+            handle.write(to_markdown(graded))
+    if args.classroom is not None and graded:
+        classroom.append_outputs(args.classroom, graded)
+        if classroom.totals(graded)[1]:  # the reporter says nothing when there are no points to give
+            print("\n".join(classroom.notices(graded)), flush=True)
     if several:
-        total = sum(r.score for r, _ in reports)
-        print(f"graded {len(reports)} of {len(submissions)} notebooks; {total:g} points in all")
+        total = exact_sum(r.score for r in graded)
+        print(f"graded {len(reports)} of {len(submissions)} notebooks; {number(total)} points in all")
+    if status == 0 and args.fail_below_max and any(r.score < r.max_score or r.error for r in graded):
+        status = NOT_FULL_MARKS
     return status
-
-
-def _csv(reports: list) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["submission", "score", "max_score", "seconds", "error"])
-    for r in reports:
-        writer.writerow([r.submission, r.score, r.max_score, r.seconds, r.error])
-    return out.getvalue()
 
 
 def _warn_if_shared(paths: list[Path], user: str | None, isolate: bool) -> None:

@@ -18,8 +18,9 @@ import linecache
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import nbformat
@@ -88,7 +89,7 @@ class TestResult:
 
 @dataclass
 class QuestionResult:
-    """A question's score: its points shared equally among its tests."""
+    """A question's score: its points shared among its tests in hundredths (:func:`split_points`)."""
 
     name: str
     score: float
@@ -124,11 +125,30 @@ class Report:
 
     @property
     def score(self) -> float:
-        return round(sum(q.score for q in self.questions), 6)
+        return exact_sum(q.score for q in self.questions)
 
     @property
     def max_score(self) -> float:
-        return round(sum(q.max_score for q in self.questions), 6)
+        return exact_sum(q.max_score for q in self.questions)
+
+
+def split_points(points: float, count: int) -> list[float]:
+    """``points`` shared among ``count`` tests in hundredths (finer only if ``points`` is), adding up exactly.
+
+    The hundredths left over go to the first tests: 2 points over 3 tests are 0.67, 0.67, 0.66, never
+    3 x 0.666667. Every share is a decimal of at most two places (or as many as ``points`` has), so
+    :func:`exact_sum` of the shares is ``points`` to the last digit in every report.
+    """
+    exact = Decimal(repr(float(points)))
+    places = max(2, -exact.as_tuple().exponent)
+    units = int(exact.scaleb(places))
+    base, extra = divmod(units, count)
+    return [float(Decimal(base + (i < extra)).scaleb(-places)) for i in range(count)]
+
+
+def exact_sum(values: Iterable[float]) -> float:
+    """The sum of scores as decimals (each one as printed), as a float: ``0.67 + 0.67 + 0.66`` is ``2.0``."""
+    return float(sum((Decimal(repr(float(v))) for v in values), Decimal(0)))
 
 
 def clean(text: object, limit: int = MAX_MESSAGE) -> str:
@@ -281,9 +301,8 @@ def grade(
 
 
 def _score(question: SourceQuestion, student: Student | None, reason: str = "") -> QuestionResult:
-    share = question.points / len(question.tests)
     results = []
-    for source_test in question.tests:
+    for source_test, share in zip(question.tests, split_points(question.points, len(question.tests))):
         if student is None:
             results.append(TestResult(source_test.name, source_test.hidden, False, 0.0, share, clean(reason)))
             continue
@@ -298,7 +317,7 @@ def _score(question: SourceQuestion, student: Student | None, reason: str = "") 
                 "" if outcome.passed else clean(outcome.message or "failed"),
             )
         )
-    return QuestionResult(question.name, round(sum(t.points for t in results), 6), question.points, results)
+    return QuestionResult(question.name, exact_sum(t.points for t in results), question.points, results)
 
 
 def _isolation_warnings(account: Account, source: Path) -> list[str]:

@@ -1,4 +1,6 @@
-"""The exercise format of ``solutions/`` notebooks (otter-grader's assign markers, pytest-style tests).
+"""The exercise format of ``solutions/`` notebooks: pytest-style tests, markers modelled on otter-grader's.
+
+(``otter assign`` does not process these notebooks: it finds no tests in them.)
 
 A question is a run of cells between two raw cells::
 

@@ -1,4 +1,8 @@
-"""A grading :class:`~cnnbook.homework.grade.Report` as JSON, JUnit XML, Markdown or terminal text (grader side).
+"""A grading :class:`~cnnbook.homework.grade.Report` as JSON, JUnit XML, CSV, Markdown or terminal text (grader side).
+
+GitHub Classroom's and Gradescope's formats are in :mod:`~cnnbook.homework.classroom` and
+:mod:`~cnnbook.homework.gradescope`. Every format prints a score as :func:`number` does (the
+shortest decimal that reads back as the same float), so the totals of all of them agree to the last digit.
 
 Report files are written atomically by :func:`cnnbook.files.atomic_open` (a temporary file in the
 same folder, then a rename), so a reader never sees half a report, and a file that stood at the
@@ -7,6 +11,8 @@ path before, or a symbolic link planted there, is replaced rather than written t
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import xml.etree.ElementTree as ET
@@ -15,19 +21,31 @@ from pathlib import Path
 from cnnbook.files import atomic_open
 from cnnbook.homework.grade import Report, clean
 
+CSV_COLUMNS = ("student", "assignment", "submission", "score", "max_score", "seconds", "error")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may read as a formula (OWASP)
 
-def _points(value: float) -> str:
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+def number(value: float) -> str:
+    """A score as JavaScript prints it: ``8``, ``0.67``, ``1.5`` (Python's shortest repr, no trailing ``.0``)."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
 
 
-def to_dict(report: Report) -> dict:
-    """The JSON report: top-level ``score``, ``max_score``, ``seconds`` and a ``questions`` list."""
+def assignment_name(report: Report) -> str:
+    """The assignment a report is for: its source notebook's name without ``.ipynb`` (``01-convolution-and-edges``)."""
+    return Path(report.source).stem
+
+
+def to_dict(report: Report, student: str = "", assignment: str = "") -> dict:
+    """The JSON report: ``student``, ``assignment``, top-level ``score``, ``max_score``, ``seconds``, ``questions``."""
     run = report.run
 
     def cells(indices: list[int]) -> list[dict]:
         return [{"cell": i, "code": report.cells.get(i, "")} for i in indices]
 
     return {
+        "student": student or None,
+        "assignment": assignment or assignment_name(report),
         "submission": report.submission,
         "source": report.source,
         "score": report.score,
@@ -61,8 +79,8 @@ def to_dict(report: Report) -> dict:
                         "name": t.name,
                         "hidden": t.hidden,
                         "passed": t.passed,
-                        "score": round(t.points, 6),
-                        "max_score": round(t.max_points, 6),
+                        "score": t.points,
+                        "max_score": t.max_points,
                         "message": t.message,
                     }
                     for t in q.tests
@@ -73,18 +91,25 @@ def to_dict(report: Report) -> dict:
     }
 
 
-def to_json(report: Report) -> str:
-    return json.dumps(to_dict(report), indent=2, ensure_ascii=False) + "\n"
+def to_json(report: Report, student: str = "", assignment: str = "") -> str:
+    return json.dumps(to_dict(report, student, assignment), indent=2, ensure_ascii=False) + "\n"
 
 
-def to_junit(reports: list[Report]) -> str:
+def to_junit(reports: list[Report], students: list[str] | None = None, assignment: str = "") -> str:
     """JUnit XML: a test suite per submission, a test case per test (class name: the question)."""
     root = ET.Element("testsuites", name="cnnbook grade")
     totals = {"tests": 0, "failures": 0, "errors": 0}
-    for report in reports:
+    for position, report in enumerate(reports):
         suite = ET.SubElement(root, "testsuite", name=report.submission, time=f"{report.seconds:.3f}")
         properties = ET.SubElement(suite, "properties")
-        for key, value in (("score", report.score), ("max_score", report.max_score), ("source", report.source)):
+        student = students[position] if students else ""
+        for key, value in (
+            ("student", student),
+            ("assignment", assignment or assignment_name(report)),
+            ("score", number(report.score)),
+            ("max_score", number(report.max_score)),
+            ("source", report.source),
+        ):
             ET.SubElement(properties, "property", name=key, value=str(value))
         counts = {"tests": 0, "failures": 0, "errors": 0}
         if report.error:
@@ -98,7 +123,7 @@ def to_junit(reports: list[Report]) -> str:
                 counts["tests"] += 1
                 if not test.passed:
                     failure = ET.SubElement(case, "failure", message=test.message or "failed")
-                    failure.text = f"{_points(test.points)} of {_points(test.max_points)} points"
+                    failure.text = f"{number(test.points)} of {number(test.max_points)} points"
                     counts["failures"] += 1
         for key, value in counts.items():
             suite.set(key, str(value))
@@ -114,14 +139,14 @@ def to_junit(reports: list[Report]) -> str:
 def to_text(report: Report) -> str:
     """The terminal summary: total, one line per question, what went wrong with the cells."""
     lines = [
-        f"{report.submission}: {_points(report.score)} / {_points(report.max_score)} points ({report.seconds:.1f} s)"
+        f"{report.submission}: {number(report.score)} / {number(report.max_score)} points ({report.seconds:.1f} s)"
     ]
     if report.error:
         lines.append(f"  not graded: {clean(report.error)}")
     width = max((len(q.name) for q in report.questions), default=2)
     for q in report.questions:
         mark = "not run" if report.error else "passed" if q.passed else clean(q.message, 160)
-        lines.append(f"  {q.name:<{width}}  {_points(q.score):>5} / {_points(q.max_score):<5} {mark}")
+        lines.append(f"  {q.name:<{width}}  {number(q.score):>5} / {number(q.max_score):<5} {mark}")
     run = report.run
     for label, indices in (
         ("timed out", run.timed_out),
@@ -136,18 +161,48 @@ def to_text(report: Report) -> str:
     return "\n".join(lines)
 
 
+def spreadsheet_safe(text: object) -> str:
+    """A CSV cell a spreadsheet shows as text: one starting like a formula (``=``, ``+``, ``-``, ``@``...) gets a ``'``.
+
+    Student and file names come from students; ``=HYPERLINK(...)`` in a folder name must not become a
+    live formula in the instructor's gradebook (OWASP's advice for CSV injection).
+    """
+    text = "" if text is None else str(text)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def to_csv(rows: list[tuple[Report, str, str]]) -> str:
+    """One line per ``(report, student, assignment)``, columns :data:`CSV_COLUMNS`, scores as :func:`number` prints."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for report, student, assignment in rows:
+        writer.writerow(
+            [
+                spreadsheet_safe(student),
+                spreadsheet_safe(assignment or assignment_name(report)),
+                spreadsheet_safe(report.submission),
+                number(report.score),
+                number(report.max_score),
+                f"{report.seconds:.3f}",
+                spreadsheet_safe(clean(report.error) if report.error else ""),
+            ]
+        )
+    return out.getvalue()
+
+
 def to_markdown(reports: list[Report]) -> str:
     """A Markdown table per submission (for a GitHub job summary)."""
     out = []
     for report in reports:
         name = Path(report.submission).name
-        out.append(f"### {name}: {_points(report.score)} / {_points(report.max_score)} points\n")
+        out.append(f"### {name}: {number(report.score)} / {number(report.max_score)} points\n")
         if report.error:
             out.append(f"Not graded: {_escape(report.error)}\n")
         out.append("| question | points | result |\n|---|---|---|")
         for q in report.questions:
             out.append(
-                f"| {q.name} | {_points(q.score)} / {_points(q.max_score)} | "
+                f"| {q.name} | {number(q.score)} / {number(q.max_score)} | "
                 f"{'passed' if q.passed else _escape(clean(q.message, 200))} |"
             )
         out.extend(f"\n> warning: {_escape(w)}" for w in report.warnings)
