@@ -9,7 +9,8 @@ network under ``results/ablation/``, resuming where an earlier run stopped; ``--
 version in a few minutes. The chapter notebook shows the committed full records.
 """
 
-from .claims import CLAIMS, error_reduction, flattened_size
+from .claims import CLAIMS as LADDER_CLAIMS
+from .claims import error_reduction, flattened_size
 from .records import FULL_RESULTS, full_records, predictions_array, read_record, record_name, write_record
 from .rows import ROWS, Row, Schedule, row
 from .runner import FULL, MODES, QUICK, Data, Mode, Piece, pieces, run_ladder, train_piece, vote
@@ -39,3 +40,14 @@ __all__ = [
     "vote",
     "write_record",
 ]
+
+
+def __getattr__(name: str) -> list:
+    """``CLAIMS``, what the errata collect: section 5.25's numbers, then section 5.24's advice as the sweeps
+    (:mod:`cnnbook.ablation.sweeps`) measured it. Imported on first use: importing ``.sweeps`` above would
+    make ``python -m cnnbook.ablation.sweeps`` run that module twice."""
+    if name == "CLAIMS":
+        from .sweeps import CLAIMS as sweep_claims
+
+        return LADDER_CLAIMS + sweep_claims
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
