@@ -159,6 +159,44 @@ def convolve2d(x: np.ndarray, w: np.ndarray, **kwargs) -> np.ndarray:
     return conv2d(x, np.flip(np.asarray(w), axis=(-2, -1)), **kwargs)
 
 
+def rotate180(w: np.ndarray) -> np.ndarray:
+    """The kernel turned by 180 degrees in its two spatial (last) axes: both flips at once."""
+    w = np.asarray(w)
+    if w.ndim < 2:
+        raise ValueError(f"w must have at least two (spatial) axes, got shape {w.shape}")
+    return np.rot90(w, 2, axes=(-2, -1))
+
+
+def _centred(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
+    x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)
+    if x.ndim != 2 or w.ndim != 2:
+        raise ValueError(f"x and w must be 2-D (H, W) arrays, got shapes {x.shape} and {w.shape}")
+    if w.shape[0] % 2 == 0 or w.shape[1] % 2 == 0:
+        raise ValueError(f"w must have odd sides, so that it has a centre pixel, got shape {w.shape}")
+    return x, w, w.shape[0] // 2, w.shape[1] // 2
+
+
+def centred_convolution(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Section 5.19.1's recipe: rotate the kernel by 180 degrees, put its centre on each pixel (zeros outside
+    the image), and write the sum of products at that pixel. The output has the image's size; it equals
+    :func:`convolve2d` with ``padding`` of half the kernel."""
+    x, w, ph, pw = _centred(x, w)
+    return conv2d(x, rotate180(w), padding=(ph, pw))
+
+
+def convolution_terms(x: np.ndarray, w: np.ndarray, i: int, j: int, rotate: bool = True) -> list[tuple[float, float]]:
+    """The products that make pixel ``(i, j)`` of :func:`centred_convolution`: ``(pixel, weight)`` pairs, row by
+    row over the window centred on ``(i, j)`` (pixels outside the image are 0). ``rotate=False`` gives the
+    cross-correlation's pairs, with the kernel as written."""
+    x, w, ph, pw = _centred(x, w)
+    if not (0 <= i < x.shape[0] and 0 <= j < x.shape[1]):
+        raise ValueError(f"(i, j) must be a pixel of the {x.shape[0]}x{x.shape[1]} image, got {(i, j)!r}")
+    padded = np.pad(x, ((ph, ph), (pw, pw)))
+    window = padded[i : i + w.shape[0], j : j + w.shape[1]]
+    kernel = rotate180(w) if rotate else w
+    return [(float(a), float(b)) for a, b in zip(window.ravel(), kernel.ravel())]
+
+
 def transposed_output_size(n: int, k: int, s: int = 1, p: int = 0, output_padding: int = 0, d: int = 1) -> int:
     """Length of a transposed convolution's output along one axis: ``(n - 1) s - 2p + d (k - 1) + output_padding + 1``.
 

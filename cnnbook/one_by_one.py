@@ -189,6 +189,35 @@ def receptive_field(k: int, n: int = 1) -> int:
     return n * (k - 1) + 1
 
 
+def sees_both(k: int, distance: int, layers: int = 1) -> int:
+    """How many outputs of ``layers`` stacked ``k x k`` stride-1 convolutions see two pixels ``distance`` apart.
+
+    Computed, not derived: two single bright pixels on one row of an otherwise empty image (sparse data)
+    are each pushed through the stack of all-ones kernels ('full' padding), and an output sees a pixel when
+    that pixel reaches it. 0 means no unit of the stack can relate the two pixels, however it is trained.
+    """
+    positive(k=k, distance=distance, layers=layers)
+    side = distance + 1
+    reach = []
+    for col in (0, distance):
+        image = np.zeros((1, side))
+        image[0, col] = 1.0
+        for _ in range(layers):
+            image = conv2d(image, np.ones((k, k)), padding=k - 1)
+        reach.append(image > 0)
+    return int(np.count_nonzero(reach[0] & reach[1]))
+
+
+def layers_needed(k: int, distance: int, limit: int = 1000) -> int:
+    """The fewest stacked ``k x k`` layers of which some output sees two pixels ``distance`` apart
+    (:func:`sees_both`); a ValueError past ``limit`` layers (``k = 1`` never gets there)."""
+    positive(k=k, distance=distance, limit=limit)
+    for n in range(1, limit + 1):
+        if sees_both(k, distance, n):
+            return n
+    raise ValueError(f"k must be at least 2 to see pixels {distance} apart within {limit} layers, got k={k}")
+
+
 def spatially_separable(c_in: int, c_out: int, k: int = 3) -> Block:
     """A ``k x 1`` then a ``1 x k`` convolution in place of one ``k x k`` (Sobel's trick, and Inception v3's)."""
     return [ConvSpec(f"{k}x1", k, 1, c_in, c_out), ConvSpec(f"1x{k}", 1, k, c_out, c_out)]

@@ -1,7 +1,8 @@
 """Chapter 4: pooling and spatial pyramid pooling (source: seeds/003, sections 5.7, 5.9, 5.18, 5.27.3).
 
 Max and average pooling with any window and stride (overlapping when the window is larger than
-the stride), their backward passes, global pooling, and spatial pyramid pooling (SPP) with the
+the stride), their backward passes, max pooling's switches and unpooling with them
+(:func:`max_pool2d_with_switches`, :func:`max_unpool2d`), global pooling, and spatial pyramid pooling (SPP) with the
 two ways of cutting an ``a x a`` map into ``n x n`` bins:
 
 * ``rule="sppnet"``: SPP-net's window ``ceil(a/n)`` and stride ``floor(a/n)`` (what the source
@@ -131,6 +132,51 @@ def avg_pool2d_backward(
         for v in range(k[1]):
             grad[:, :, u : u + (out_hw[0] - 1) * s[0] + 1 : s[0], v : v + (out_hw[1] - 1) * s[1] + 1 : s[1]] += share
     return _drop(grad[:, :, p[0] : p[0] + xb.shape[2], p[1] : p[1] + xb.shape[3]], drop).reshape(input_shape)
+
+
+def max_pool2d_with_switches(
+    x: np.ndarray, size: Pair, stride: Pair | None = None, padding: Pair = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`max_pool2d` and its *switches*: where each window's maximum was.
+
+    A switch is the flat index ``row * W + col`` of the maximum in its channel's (unpadded) ``H x W``
+    map, the first one on a tie: what PyTorch's ``max_pool2d(..., return_indices=True)`` returns, and
+    what Zeiler and Fergus's deconvnet records to undo a pooling (:func:`max_unpool2d`).
+    """
+    xb, drop = _as_nchw(x)
+    k, s, p, out_hw = _geometry(xb, size, stride, padding)
+    windows = _windows(xb, k, s, p, out_hw, -np.inf)
+    flat = windows.reshape(windows.shape[:4] + (-1,))
+    winner = flat.argmax(axis=-1)
+    _, _, i, j = np.indices(winner.shape)
+    rows = i * s[0] + winner // k[1] - p[0]
+    cols = j * s[1] + winner % k[1] - p[1]
+    pooled = np.take_along_axis(flat, winner[..., None], axis=-1)[..., 0]
+    return _drop(pooled, drop), _drop(rows * xb.shape[3] + cols, drop)
+
+
+def max_unpool2d(pooled: np.ndarray, switches: np.ndarray, output_hw: Pair) -> np.ndarray:
+    """Unpooling with switches: a map of ``output_hw`` zeros with each pooled value put back at its switch.
+
+    ``switches`` come from :func:`max_pool2d_with_switches` (flat indices into the ``H x W`` map, one per
+    pooled value); ``output_hw`` is the size of the map before pooling. Where overlapping windows share a
+    switch they carry the same maximum, so the order of writing does not matter. This is PyTorch's
+    ``max_unpool2d`` and the unpooling of Zeiler and Fergus (2014).
+    """
+    pooled, switches = np.asarray(pooled, dtype=float), np.asarray(switches)
+    if switches.shape != pooled.shape:
+        raise ValueError(f"switches must have the pooled shape {pooled.shape}, one per value, got {switches.shape}")
+    if switches.size and not np.issubdtype(switches.dtype, np.integer):
+        raise ValueError(f"switches must be integer indices, got dtype {switches.dtype}")
+    h, w = as_pair(output_hw, "output_hw", 1)
+    pb, drop = _as_nchw(pooled, "pooled")
+    sb = switches.reshape(pb.shape)
+    if sb.size and (sb.min() < 0 or sb.max() >= h * w):
+        raise ValueError(f"switches must index the {h}x{w} map, in 0..{h * w - 1}, got {sb.min()}..{sb.max()}")
+    out = np.zeros(pb.shape[:2] + (h * w,))
+    n, c = np.indices(pb.shape[:2])
+    out[n[..., None], c[..., None], sb.reshape(pb.shape[:2] + (-1,))] = pb.reshape(pb.shape[:2] + (-1,))
+    return _drop(out.reshape(pb.shape[:2] + (h, w)), drop)
 
 
 def global_pool(x: np.ndarray, mode: str = "avg") -> np.ndarray:
@@ -283,16 +329,18 @@ def _claims():
         Claim(
             "003",
             "5.7.1",
-            "general pooling, sizeX = stride (2 and 2): windows do not overlap, each cell is pooled once",
-            1,
-            lambda: int(pool_coverage(12, 2, 2).max()),
+            "general pooling, sizeX = stride: windows do not overlap (sizes 1 to 4, maps up to 16)",
+            True,
+            lambda: all(pool_coverage(n, k, k).max() == 1 for k in range(1, 5) for n in range(k, 17)),
         ),
         Claim(
             "003",
             "5.7.2",
-            "overlapping pooling, sizeX > stride (3 and 2): some cells are pooled twice",
-            2,
-            lambda: int(pool_coverage(13, 3, 2).max()),
+            "overlapping pooling, sizeX > stride: neighbouring windows overlap (sizes up to 4, maps up to 16)",
+            True,
+            lambda: all(
+                pool_coverage(n, k, s).max() > 1 for k in range(2, 5) for s in range(1, k) for n in range(k + s, 17)
+            ),
         ),
         Claim(
             "003",
@@ -335,6 +383,7 @@ def _claims():
             [13],
             lambda: uncovered(14, 4, "sppnet"),
             "holds with the rule's window 4 and stride 3 (and with the 3x3 level's 5 and 4 as well)",
+            derived="the source says 'the last column and the last row' (最后一列和最后一行): index 13 of 14",
         ),
         Claim("003", "5.9", "8x8 patches of a 96x96 image: positions (1,1) to (89,89)", 89, lambda: output_size(96, 8)),
         Claim(
@@ -359,7 +408,11 @@ def _claims():
             lambda: avg_pool2d(np.ones((20, 20)), 10).shape,
         ),
         Claim(
-            "003", "5.9", "pooling keeps the depth (256 maps in, 256 out)", 256, lambda: max_pool2d(conv5, 2).shape[0]
+            "003",
+            "5.9",
+            "pooling keeps the depth: 256 maps in, 256 out",
+            True,
+            lambda: max_pool2d(conv5, 2).shape[0] == conv5.shape[0],
         ),
         Claim(
             "003",

@@ -9,7 +9,8 @@
 * :func:`locally_connected2d` is a convolution with separate weights at every output position;
   :func:`tile_weights` turns shared weights into that form, so the two agree when the weights do.
 * :data:`DEEPFACE` is the stack of seeds/003 section 5.29, traced by :func:`trace_stack`.
-* :func:`cs231n_example` is the depth-slice example of CS231n (seeds/004).
+* :func:`cs231n_example` is the depth-slice example of CS231n (seeds/004); :func:`depth_column` gathers the
+  neurons at one position across the depth, and :func:`input_fibre` the input's ``X[x, y, :]``.
 """
 
 from __future__ import annotations
@@ -453,6 +454,41 @@ def window_of(example: DepthSliceExample, x: int, y: int, depth: int) -> str:
             if np.isclose(explicit_entry(example, text, depth), target, rtol=1e-12, atol=1e-12):
                 return text
     raise ValueError(f"no 5x5 window of X gives V[{x}, {y}, {depth}]")
+
+
+@dataclass(frozen=True)
+class DepthColumn:
+    """The neurons of the output at one spatial position ``(x, y)``, one per depth slice (seeds/004's
+    "depth column", or fibre, ``V[x, y, :]``), and the window of the input each one looks at."""
+
+    x: int
+    y: int
+    values: np.ndarray  # V[x, y, :]: one value per filter
+    windows: tuple[str, ...]  # the window of X each neuron sums over, found by :func:`window_of`
+
+    @property
+    def shared_window(self) -> str | None:
+        """The one window every neuron of the column looks at, or None if they differ."""
+        return self.windows[0] if len(set(self.windows)) == 1 else None
+
+
+def depth_column(example: DepthSliceExample, x: int, y: int) -> DepthColumn:
+    """The depth column ``V[x, y, :]`` of the CS231n example: its values, and for each depth slice the
+    window of ``X`` whose explicit sum gives that neuron (searched, not assumed, by :func:`window_of`)."""
+    height, width, depth = example.V.shape
+    for name, value, size in (("x", x, height), ("y", y, width)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < size:
+            raise ValueError(f"{name} must be an integer position in 0..{size - 1} of the output, got {value!r}")
+    windows = tuple(window_of(example, int(x), int(y), d) for d in range(depth))
+    return DepthColumn(int(x), int(y), example.V[x, y, :].copy(), windows)
+
+
+def input_fibre(example: DepthSliceExample, x: int, y: int) -> np.ndarray:
+    """The source's ``X[x, y, :]``: the input's depth column at ``(x, y)``, one value per input channel."""
+    height, width, _ = example.X.shape
+    if not (0 <= x < height and 0 <= y < width):
+        raise ValueError(f"(x, y) must be a position of the {height}x{width} input, got {(x, y)!r}")
+    return example.X[x, y, :].copy()
 
 
 def _claims():

@@ -9,6 +9,9 @@ apart and compares it with the alternatives:
   uneven counts are the checkerboard, and they are even exactly when the stride divides the kernel.
 * :func:`nearest_upsample`, :func:`bilinear_upsample` and :func:`resize_conv` are the
   resize-then-convolve alternative.
+* :func:`pixel_shuffle` (and :func:`pixel_unshuffle`) and :func:`subpixel_conv` are the sub-pixel convolution
+  of Shi et al.; :func:`subpixel_weights` turns a transposed convolution whose kernel size the stride divides
+  into the sub-pixel layer that computes it, and :func:`icnr_weights` gives every phase the same kernel.
 * :func:`conv3d` shows what a third spatial axis changes (section 5.6).
 """
 
@@ -171,6 +174,102 @@ def resize_conv(x: np.ndarray, w: np.ndarray, scale: int, method: str = "nearest
     if w.shape[0] % 2 == 0 or w.shape[1] % 2 == 0:
         raise ValueError(f"w must have odd sides so that 'same' padding is symmetric, got shape {w.shape}")
     return conv2d(upsample(x, scale, method), w, padding=(w.shape[0] // 2, w.shape[1] // 2))
+
+
+# --- sub-pixel convolution (pixel shuffle) ------------------------------------------------------
+
+
+def pixel_shuffle(x: np.ndarray, r: int) -> np.ndarray:
+    """Depth to space: ``(..., C r^2, H, W)`` -> ``(..., C, H r, W r)`` (Shi et al., 2016).
+
+    Channel ``c r^2 + i r + j`` becomes the pixels ``(h r + i, w r + j)`` of output channel ``c``: each
+    group of ``r^2`` low-resolution maps fills the ``r x r`` phases of one high-resolution map. This is
+    PyTorch's ``pixel_shuffle``.
+    """
+    x = np.asarray(x)
+    positive(r=r)
+    if x.ndim < 3 or x.shape[-3] % (r * r):
+        raise ValueError(
+            f"x must have shape (..., C*r^2, H, W) with a channel count divisible by {r * r}, got {x.shape}"
+        )
+    *lead, crr, h, w = x.shape
+    c = crr // (r * r)
+    y = x.reshape(*lead, c, r, r, h, w)
+    y = np.moveaxis(y, (-4, -3), (-3, -1))  # (..., c, h, i, w, j)
+    return y.reshape(*lead, c, h * r, w * r)
+
+
+def pixel_unshuffle(y: np.ndarray, r: int) -> np.ndarray:
+    """Space to depth, the inverse of :func:`pixel_shuffle`: ``(..., C, H r, W r)`` -> ``(..., C r^2, H, W)``."""
+    y = np.asarray(y)
+    positive(r=r)
+    if y.ndim < 3 or y.shape[-2] % r or y.shape[-1] % r:
+        raise ValueError(f"y must have shape (..., C, H*r, W*r) with height and width divisible by {r}, got {y.shape}")
+    *lead, c, hr, wr = y.shape
+    x = y.reshape(*lead, c, hr // r, r, wr // r, r)
+    x = np.moveaxis(x, (-3, -1), (-4, -3))  # (..., c, i, j, h, w)
+    return x.reshape(*lead, c * r * r, hr // r, wr // r)
+
+
+def subpixel_conv(x: np.ndarray, w: np.ndarray, r: int, padding: int = 0) -> np.ndarray:
+    """A sub-pixel convolution layer: an ordinary convolution to ``C r^2`` channels, then :func:`pixel_shuffle`.
+
+    ``x`` is ``(C_in, H, W)`` (or ``(H, W)`` for one channel) and ``w`` is ``(C r^2, C_in, k, k)``; the
+    result is ``(C, (H + 2p - k + 1) r, ...)``, or 2-D when ``x`` is 2-D and ``C = 1``. All the work
+    is done at the low resolution; the shuffle only moves values.
+    """
+    x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)
+    positive(r=r)
+    flat = x.ndim == 2
+    if flat:
+        x = x[None]
+    if x.ndim != 3:
+        raise ValueError(f"x must have shape (H, W) or (C_in, H, W), got {x.shape}")
+    if w.ndim != 4 or w.shape[1] != x.shape[0] or w.shape[0] % (r * r):
+        raise ValueError(
+            f"w must have shape (C*{r * r}, {x.shape[0]}, k, k): a multiple of r^2 = {r * r} filters, got {w.shape}"
+        )
+    out = pixel_shuffle(conv2d(x, w, padding=padding), r)
+    return out[0] if flat and out.shape[0] == 1 else out
+
+
+def subpixel_weights(w_t: np.ndarray, r: int) -> np.ndarray:
+    """The sub-pixel weights that compute a transposed convolution of stride ``r`` and kernel ``k r``.
+
+    ``w_t`` is a transposed convolution's ``(C_in, C_out, k r, k r)`` weight (as in
+    :func:`cnnbook.conv.conv_transpose2d`); the result ``w`` of shape ``(C_out r^2, C_in, k, k)`` makes
+    ``subpixel_conv(x, w, r, padding=k - 1) == conv_transpose2d(x, w_t, stride=r)``. Phase ``(i, j)``
+    of the output reads every ``r``-th tap of the big kernel, starting at ``(i, j)``, rotated by 180
+    degrees: ``w[c r^2 + i r + j, c_in, u, v] = w_t[c_in, c, (k-1-u) r + i, (k-1-v) r + j]``. This only
+    exists when ``r`` divides the kernel size, the checkerboard-free case.
+    """
+    w_t = np.asarray(w_t, dtype=float)
+    positive(r=r)
+    if w_t.ndim == 2:
+        w_t = w_t[None, None]
+    if w_t.ndim != 4 or w_t.shape[2] != w_t.shape[3]:
+        raise ValueError(f"w_t must have shape (C_in, C_out, K, K) or (K, K), got {w_t.shape}")
+    big = w_t.shape[2]
+    if big % r:
+        raise ValueError(f"the kernel size must be divisible by the stride r = {r} for a sub-pixel layer, got {big}")
+    c_in, c_out, k = w_t.shape[0], w_t.shape[1], big // r
+    phases = w_t.reshape(c_in, c_out, k, r, k, r)[:, :, ::-1, :, ::-1, :]  # (c_in, c_out, u, i, v, j)
+    return np.ascontiguousarray(phases.transpose(1, 3, 5, 0, 2, 4).reshape(c_out * r * r, c_in, k, k))
+
+
+def icnr_weights(w: np.ndarray, r: int) -> np.ndarray:
+    """Sub-pixel weights whose ``r^2`` phases are all copies of ``w`` (``(C, C_in, k, k)`` -> ``(C r^2, C_in, k, k)``).
+
+    With them the sub-pixel layer computes ``conv2d`` at the low resolution and then repeats every pixel
+    ``r x r`` times (a nearest-neighbour resize after the convolution): no phase differs from another,
+    so a constant input stays constant. Aitken et al. (2017) initialise sub-pixel layers this way
+    ("ICNR") to start them free of checkerboards.
+    """
+    w = np.asarray(w, dtype=float)
+    positive(r=r)
+    if w.ndim != 4:
+        raise ValueError(f"w must have shape (C, C_in, k, k), got {w.shape}")
+    return np.repeat(w, r * r, axis=0)
 
 
 def stack_layers(x: np.ndarray, layer, times: int) -> list[np.ndarray]:

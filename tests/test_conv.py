@@ -103,3 +103,41 @@ def test_matches_torch(stride, padding, dilation):
         torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b), stride=stride, padding=padding, dilation=dilation
     ).numpy()
     np.testing.assert_allclose(conv2d(x, w, b, stride, padding, dilation), expected, atol=1e-10)
+
+
+def test_section_5_19_1_recipe_is_true_convolution():
+    from cnnbook.conv import centred_convolution, convolution_terms, convolve2d, rotate180
+
+    x = np.arange(1.0, 10.0).reshape(3, 3)
+    w = np.array([[-1.0, -2.0, -1.0], [0.0, 0.0, 0.0], [1.0, 2.0, 1.0]])
+    y = centred_convolution(x, w)
+    np.testing.assert_array_equal(y, [[-13, -20, -17], [-18, -24, -18], [13, 20, 17]])  # worked by hand
+    np.testing.assert_array_equal(rotate180(w), w[::-1, ::-1])
+    # the top-left pixel: the rotated kernel's bottom-right 2x2 over the image's top-left 2x2
+    terms = convolution_terms(x, w, 0, 0)
+    assert sum(a * b for a, b in terms) == y[0, 0] == 4 * -2 + 5 * -1
+    # every pixel is its terms' sum; without the rotation the terms give the cross-correlation
+    rng = np.random.default_rng(0)
+    image, kernel = rng.normal(size=(5, 6)), rng.normal(size=(3, 5))
+    out, corr = centred_convolution(image, kernel), conv2d(image, kernel, padding=(1, 2))
+    np.testing.assert_allclose(out, convolve2d(image, kernel, padding=(1, 2)))
+    for i in range(5):
+        for j in range(6):
+            assert np.isclose(sum(a * b for a, b in convolution_terms(image, kernel, i, j)), out[i, j])
+            assert np.isclose(sum(a * b for a, b in convolution_terms(image, kernel, i, j, rotate=False)), corr[i, j])
+    # a kernel symmetric under the rotation gives the same either way
+    sym = np.array([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]])
+    np.testing.assert_allclose(centred_convolution(image, sym), conv2d(image, sym, padding=1))
+
+
+def test_section_5_19_1_recipe_bad_input():
+    from cnnbook.conv import centred_convolution, convolution_terms, rotate180
+
+    with pytest.raises(ValueError, match="odd sides"):
+        centred_convolution(np.ones((4, 4)), np.ones((2, 3)))
+    with pytest.raises(ValueError, match="2-D"):
+        centred_convolution(np.ones((2, 4, 4)), np.ones((3, 3)))
+    with pytest.raises(ValueError, match="pixel of the 4x4 image"):
+        convolution_terms(np.ones((4, 4)), np.ones((3, 3)), 4, 0)
+    with pytest.raises(ValueError, match="two"):
+        rotate180(np.ones(3))

@@ -156,3 +156,25 @@ def test_channel_shuffle_lets_information_cross_groups():
     with_shuffle = channel_reach([("grouped", 2), ("shuffle", 2), ("grouped", 2)], 8)
     assert (without.sum(axis=1) == 4).all() and (with_shuffle.sum(axis=1) == 8).all()
     assert [kind for kind, *_ in CONVOLUTION_KINDS].count("grouped convolution, and the channel shuffle") == 1
+
+
+def test_sees_both_is_the_receptive_field():
+    from cnnbook.one_by_one import sees_both
+
+    for k in (1, 2, 3, 5):
+        for n in (1, 2, 3):
+            for d in range(1, 12):
+                assert (sees_both(k, d, n) > 0) == (d < receptive_field(k, n)), (k, n, d)
+    # more layers never see less
+    assert sees_both(3, 4, 3) > sees_both(3, 4, 2) > sees_both(3, 4, 1) == 0
+
+
+def test_layers_needed():
+    from cnnbook.one_by_one import layers_needed
+
+    assert [layers_needed(3, d) for d in (1, 2, 3, 4, 10)] == [1, 1, 2, 2, 5]
+    assert layers_needed(11, 10) == 1 and layers_needed(5, 10) == 3
+    with pytest.raises(ValueError, match="k must be at least 2"):
+        layers_needed(1, 3, limit=5)
+    with pytest.raises(ValueError, match="distance must be a positive integer"):
+        layers_needed(3, 0)

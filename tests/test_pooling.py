@@ -9,6 +9,8 @@ from cnnbook.pooling import (
     global_pool,
     max_pool2d,
     max_pool2d_backward,
+    max_pool2d_with_switches,
+    max_unpool2d,
     pool_coverage,
     pool_output_shape,
     spatial_pyramid_pool,
@@ -205,3 +207,63 @@ def test_chapter_pooling_agrees_with_the_engine(size, stride):
     for chapter, engine in ((max_pool2d, MaxPool2D), (avg_pool2d, AvgPool2D)):
         expected = np.moveaxis(chapter(x, size, stride), 1, -1)
         np.testing.assert_allclose(engine(size, stride).forward(channels_last), expected, rtol=1e-12)
+
+
+def test_switches_and_unpooling_by_hand():
+    pooled, switches = max_pool2d_with_switches(FOUR, 2)
+    np.testing.assert_array_equal(pooled, [[6, 8], [3, 4]])
+    np.testing.assert_array_equal(switches, [[5, 7], [8, 15]])  # row * 4 + col of each maximum
+    np.testing.assert_array_equal(
+        max_unpool2d(pooled, switches, (4, 4)), [[0, 0, 0, 0], [0, 6, 0, 8], [3, 0, 0, 0], [0, 0, 0, 4]]
+    )
+    # a tie goes to the first maximum, as in PyTorch
+    _, tie = max_pool2d_with_switches(np.ones((2, 2)), 2)
+    assert tie.tolist() == [[0]]
+
+
+def test_unpooling_keeps_the_maxima_and_routes_like_the_gradient():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(2, 3, 8, 6))
+    pooled, switches = max_pool2d_with_switches(x, 2)
+    np.testing.assert_array_equal(pooled, max_pool2d(x, 2))
+    up = max_unpool2d(pooled, switches, (8, 6))
+    kept = up != 0
+    np.testing.assert_array_equal(up[kept], x[kept])  # the maxima, in place; everything else 0
+    assert kept.sum() == pooled.size
+    # with windows that do not overlap, unpooling is max pooling's backward pass applied to the gradient
+    g = rng.normal(size=pooled.shape)
+    np.testing.assert_allclose(max_unpool2d(g, switches, (8, 6)), max_pool2d_backward(x, g, 2))
+    # pooling the unpooled map gives the pooled map back when it is non-negative (after a ReLU) ...
+    relu = np.maximum(x, 0)
+    p_relu, s_relu = max_pool2d_with_switches(relu, 2)
+    np.testing.assert_array_equal(max_pool2d(max_unpool2d(p_relu, s_relu, (8, 6)), 2), p_relu)
+    # ... but not when a window's maximum is negative: the zeros win
+    negative = -np.abs(x) - 1
+    p_neg, s_neg = max_pool2d_with_switches(negative, 2)
+    assert np.all(max_pool2d(max_unpool2d(p_neg, s_neg, (8, 6)), 2) == 0)
+
+
+def test_unpooling_bad_input():
+    pooled, switches = max_pool2d_with_switches(FOUR, 2)
+    with pytest.raises(ValueError, match="switches must have the pooled shape"):
+        max_unpool2d(pooled, switches[:1], (4, 4))
+    with pytest.raises(ValueError, match="integer indices"):
+        max_unpool2d(pooled, switches.astype(float), (4, 4))
+    with pytest.raises(ValueError, match=r"index the 3x3 map"):
+        max_unpool2d(pooled, switches, (3, 3))
+    with pytest.raises(ValueError, match="output_hw"):
+        max_unpool2d(pooled, switches, (0, 4))
+
+
+@pytest.mark.parametrize(
+    "size, stride, padding", [(2, None, 0), (3, 2, 1), (3, 2, 0), ((2, 3), (1, 2), (1, 1)), (3, 1, 1)]
+)
+def test_switches_and_unpooling_match_torch(size, stride, padding):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(5).normal(size=(2, 3, 7, 6))
+    pooled, switches = max_pool2d_with_switches(x, size, stride, padding)
+    t_pooled, t_switches = torch.nn.functional.max_pool2d(torch.tensor(x), size, stride, padding, return_indices=True)
+    np.testing.assert_allclose(pooled, t_pooled.numpy())
+    np.testing.assert_array_equal(switches, t_switches.numpy())
+    t_up = torch.nn.functional.max_unpool2d(t_pooled, t_switches, size, stride, padding, output_size=(7, 6))
+    np.testing.assert_allclose(max_unpool2d(pooled, switches, (7, 6)), t_up.numpy())

@@ -17,9 +17,11 @@ from cnnbook.sharing import (
     contraction_flops,
     conv_matrix,
     cs231n_example,
+    depth_column,
     equivariance_error,
     explicit_entry,
     forward_flops,
+    input_fibre,
     locally_connected2d,
     pooled_unchanged,
     shift,
@@ -207,6 +209,37 @@ def test_cs231n_depth_slices():
             assert np.isclose(explicit_entry(example, window, 1), example.V[x, y, 1])
     with pytest.raises(ValueError, match="must look like"):
         explicit_entry(example, "Y[0:5]", 0)
+
+
+def test_a_depth_column_looks_at_one_window():
+    example = cs231n_example(seed=3)
+    for x in range(4):
+        for y in range(4):
+            column = depth_column(example, x, y)
+            # every neuron of the column sums over the same window, the one the stride puts at (x, y)
+            assert column.shared_window == f"X[{2 * x or ''}:{2 * x + 5},{2 * y or ''}:{2 * y + 5},:]"
+            assert len(column.windows) == example.V.shape[2] == example.W.shape[0]
+            expected = [explicit_entry(example, column.shared_window, d) for d in range(len(column.windows))]
+            np.testing.assert_allclose(column.values, expected, rtol=1e-12)
+    # the source's own pairs V[x,0,0] and V[x,0,1] name the same window: the column's two neurons
+    for (x, y, depth), window in CS231N_ENTRIES.items():
+        assert depth_column(example, x, y).windows[depth] == window
+    # the input's fibre X[x, y, :] has one value per channel, and the column is a copy
+    assert input_fibre(example, 10, 0).shape == (4,)
+    column = depth_column(example, 0, 0)
+    column.values[:] = 0
+    assert example.V[0, 0, 0] != 0
+
+
+@pytest.mark.parametrize("x, y", [(4, 0), (0, -1), (1.0, 0), (True, 0)])
+def test_depth_column_bad_position(x, y):
+    with pytest.raises(ValueError, match="integer position"):
+        depth_column(cs231n_example(), x, y)
+
+
+def test_input_fibre_bad_position():
+    with pytest.raises(ValueError, match="position of the 11x11 input"):
+        input_fibre(cs231n_example(), 11, 0)
 
 
 def test_cs231n_volume_matches_torch():

@@ -12,14 +12,19 @@ from cnnbook.transposed import (
     checkerboard_free,
     conv3d,
     dilated_kernel,
+    icnr_weights,
     increment,
     interior,
     interior_spread,
     nearest_upsample,
     overlap_1d,
     overlap_2d,
+    pixel_shuffle,
+    pixel_unshuffle,
     resize_conv,
     stack_layers,
+    subpixel_conv,
+    subpixel_weights,
     transposed_pieces,
     transposed_via_conv,
     unevenness,
@@ -219,3 +224,86 @@ def test_resize_convolution_can_still_alternate():
     np.testing.assert_array_equal(row[:14], [0, -1] * 7)
     text = (Path(__file__).resolve().parents[1] / "notebooks/06-transposed-convolution.ipynb").read_text()
     assert "cannot paint" not in text and "*discourages*" in text
+
+
+def test_pixel_shuffle_by_hand():
+    x = np.arange(8.0).reshape(4, 1, 2)  # four 1x2 maps become one 2x4 map
+    np.testing.assert_array_equal(pixel_shuffle(x, 2), [[[0, 2, 1, 3], [4, 6, 5, 7]]])
+    # phase (i, j) of the output is channel i*r + j
+    y = pixel_shuffle(np.random.default_rng(0).normal(size=(2, 9, 3, 4)), 3)
+    assert y.shape == (2, 1, 9, 12)
+    np.testing.assert_array_equal(y[1, 0, 2::3, 1::3], pixel_unshuffle(y, 3)[1, 2 * 3 + 1])
+
+
+def test_pixel_unshuffle_inverts_shuffle():
+    x = np.random.default_rng(1).normal(size=(3, 8, 5, 2))
+    np.testing.assert_array_equal(pixel_unshuffle(pixel_shuffle(x, 2), 2), x)
+    np.testing.assert_array_equal(pixel_shuffle(x, 1), x)
+
+
+@pytest.mark.parametrize("r, shape", [(2, (2, 8, 3, 4)), (3, (18, 2, 5)), (1, (3, 4, 4))])
+def test_pixel_shuffle_matches_torch(r, shape):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(2).normal(size=shape)
+    np.testing.assert_array_equal(pixel_shuffle(x, r), torch.nn.functional.pixel_shuffle(torch.tensor(x), r).numpy())
+    y = pixel_shuffle(x, r)
+    np.testing.assert_array_equal(
+        pixel_unshuffle(y, r), torch.nn.functional.pixel_unshuffle(torch.tensor(y), r).numpy()
+    )
+
+
+@pytest.mark.parametrize("c_in, c_out, k, r", [(1, 1, 2, 2), (2, 3, 2, 2), (3, 2, 1, 3), (2, 2, 3, 2), (1, 2, 2, 3)])
+def test_subpixel_layer_is_a_transposed_convolution_whose_kernel_the_stride_divides(c_in, c_out, k, r):
+    rng = np.random.default_rng(3)
+    w_t, x = rng.normal(size=(c_in, c_out, k * r, k * r)), rng.normal(size=(c_in, 5, 6))
+    expected = conv_transpose2d(x, w_t, stride=r)
+    np.testing.assert_allclose(subpixel_conv(x, subpixel_weights(w_t, r), r, padding=k - 1), expected, atol=1e-12)
+
+
+def test_subpixel_layer_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    x, w = rng.normal(size=(3, 6, 5)), rng.normal(size=(8, 3, 3, 3))
+    expected = torch.nn.functional.pixel_shuffle(
+        torch.nn.functional.conv2d(torch.tensor(x)[None], torch.tensor(w), padding=1), 2
+    )
+    np.testing.assert_allclose(subpixel_conv(x, w, 2, padding=1), expected[0].numpy(), atol=1e-12)
+    w_t = rng.normal(size=(3, 2, 4, 4))
+    t_out = torch.nn.functional.conv_transpose2d(torch.tensor(x)[None], torch.tensor(w_t), stride=2)
+    np.testing.assert_allclose(subpixel_conv(x, subpixel_weights(w_t, 2), 2, padding=1), t_out[0].numpy(), atol=1e-12)
+
+
+def test_constant_input_and_the_phases():
+    flat = np.ones((12, 12))
+    rng = np.random.default_rng(5)
+    # different phases paint a period-r pattern on a constant input, however even the overlap is ...
+    varied = subpixel_conv(flat, rng.uniform(0.5, 1.5, size=(4, 1, 2, 2)), 2, padding=1)
+    assert interior_spread(varied, 2) > 1.1
+    np.testing.assert_allclose(varied[2:-2:2, 2:-2:2], varied[2, 2])  # constant within one phase
+    # ... and equal phases (ICNR) leave it constant: the layer is a convolution, then a nearest resize
+    w = rng.uniform(0.5, 1.5, size=(1, 1, 2, 2))
+    assert interior_spread(subpixel_conv(flat, icnr_weights(w, 2), 2, padding=1), 2) == pytest.approx(1.0)
+    x = rng.normal(size=(1, 7, 6))
+    np.testing.assert_allclose(
+        subpixel_conv(x, icnr_weights(w, 3), 3, padding=1), [nearest_upsample(conv2d(x, w, padding=1)[0], 3)]
+    )
+    # the transposed convolution with equal weights and k = 4, s = 2 is a sub-pixel layer with equal phases
+    phases = subpixel_weights(np.ones((4, 4)), 2)
+    np.testing.assert_array_equal(phases, icnr_weights(np.ones((1, 1, 2, 2)), 2))
+
+
+def test_subpixel_bad_input():
+    with pytest.raises(ValueError, match="channel count divisible by 4"):
+        pixel_shuffle(np.zeros((3, 2, 2)), 2)
+    with pytest.raises(ValueError, match="r must be a positive integer"):
+        pixel_shuffle(np.zeros((4, 2, 2)), 0)
+    with pytest.raises(ValueError, match="height and width divisible by 2"):
+        pixel_unshuffle(np.zeros((1, 3, 4)), 2)
+    with pytest.raises(ValueError, match="a multiple of r\\^2 = 4 filters"):
+        subpixel_conv(np.zeros((1, 4, 4)), np.zeros((3, 1, 2, 2)), 2)
+    with pytest.raises(ValueError, match="x must have shape"):
+        subpixel_conv(np.zeros(4), np.zeros((4, 1, 2, 2)), 2)
+    with pytest.raises(ValueError, match="divisible by the stride r = 2"):
+        subpixel_weights(np.zeros((3, 3)), 2)
+    with pytest.raises(ValueError, match="w must have shape"):
+        icnr_weights(np.zeros((2, 2)), 2)
