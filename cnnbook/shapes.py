@@ -3,6 +3,10 @@
 A network is described as a list of small specs; :func:`trace` walks an input shape
 (height, width, channels) through them and reports each layer's output shape and number
 of trainable parameters, so no shape in the book is typed by hand.
+
+These four specs are deliberately small, for chapter 1's first network; :mod:`cnnbook.architectures`
+(chapter 9) is the full language (strides, groups, blocks, multiply-adds), and a test checks that the two
+agree on what both can express.
 """
 
 from __future__ import annotations

@@ -31,3 +31,14 @@ def test_counts():
 def test_bad_input_shape():
     with pytest.raises(ValueError, match=r"\(height, width, channels\)"):
         trace((32, 32), [ReLULayer()])
+
+
+def test_the_chapter_1_trace_agrees_with_chapter_9s_architectures():
+    # chapter 1's four spec classes are the deliberately small teaching version of cnnbook.architectures
+    from cnnbook.architectures import Conv, Dense, Flatten, Pool
+    from cnnbook.architectures import trace as full_trace
+
+    rows = trace((28, 28, 3), [ConvLayer(8, 5), PoolLayer(2), ConvLayer(16, 3, padding="same"), FCLayer(10)])
+    full = full_trace([Conv(8, 5), Pool("max", 2), Conv(16, 3, 1, 1), Flatten(), Dense(10)], (3, 28, 28))
+    assert [(r.shape[2], *r.shape[:2]) for r in rows[1:4]] == [r.output_shape for r in full[:3]]
+    assert [r.params for r in rows[1:]] == [r.params for r in full if r.kind != "flatten"]

@@ -12,6 +12,7 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -61,6 +62,36 @@ def predictions_text(predictions: np.ndarray) -> str:
 def predictions_array(text: str) -> np.ndarray:
     """The inverse of :func:`predictions_text`."""
     return np.frombuffer(text.encode("ascii"), dtype=np.uint8) - ord("0")
+
+
+def recorded_or_trained(
+    results: Path | None,
+    name: str,
+    wanted: dict,
+    train: Callable[[], dict],
+    label: str,
+    log: Callable[[str], None],
+    starting: Callable[[], str] | None = None,
+) -> dict:
+    """The record ``name`` in ``results`` if it was made with the ``wanted`` settings, else ``train()``'s.
+
+    A new record is written to ``results`` (when there is a folder) as soon as it exists, so an interrupted
+    run resumes at the next network; ``log`` hears, under ``label``, which happened (and ``starting()``,
+    a line computed only when training is needed).
+    """
+    record = read_record(results, name) if results is not None else None
+    if record is not None and all(record.get(key) == value for key, value in wanted.items()):
+        log(f"{label}: recorded, {record['test_accuracy']:.2f}% (not trained again)")
+        return record
+    if record is not None:
+        log(f"{label}: recorded with other settings, training again")
+    if starting is not None:
+        log(f"{label}: {starting()}")
+    record = train()
+    if results is not None:
+        write_record(results, name, record)
+    log(f"{label}: {record['test_accuracy']:.2f}% test, best epoch {record['best_epoch']}, {record['seconds']:.0f} s")
+    return record
 
 
 def provenance() -> dict:

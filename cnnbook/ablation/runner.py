@@ -20,7 +20,7 @@ import numpy as np
 from cnnbook.data import Dataset, Split, expand_with_shifts, nielsen_split
 from cnnbook.nn import majority_vote
 
-from .records import predictions_array, predictions_text, provenance, read_record, record_name, write_record
+from .records import predictions_array, predictions_text, provenance, record_name, recorded_or_trained, write_record
 from .rows import ROWS, Row
 
 
@@ -206,21 +206,17 @@ def run_ladder(
         label = f"[{index}/{len(plan)}] row {piece.row.number}" + (
             f" member {piece.member}" if piece.member > 1 else ""
         )
-        record = read_record(results, piece.record_name) if results is not None else None
-        if record is not None and all(record.get(k) == v for k, v in settings(piece, mode, data).items()):
-            log(f"{label}: recorded, {record['test_accuracy']:.2f}% (not trained again)")
-        else:
-            if record is not None:
-                log(f"{label}: recorded with other settings, training again")
-            log(f"{label}: {piece.row.name}, training on {len(data.training_set(piece.row).images):,} images")
-            record = train_piece(piece, mode, data, progress)
-            if results is not None:
-                write_record(results, piece.record_name, record)
-            log(
-                f"{label}: {record['test_accuracy']:.2f}% test, best epoch {record['best_epoch']}, "
-                f"{record['seconds']:.0f} s"
-            )
-        done[piece.record_name] = record
+        done[piece.record_name] = recorded_or_trained(
+            results,
+            piece.record_name,
+            settings(piece, mode, data),
+            lambda piece=piece: train_piece(piece, mode, data, progress),
+            label,
+            log,
+            starting=lambda piece=piece: (
+                f"{piece.row.name}, training on {len(data.training_set(piece.row).images):,} images"
+            ),
+        )
     out = {row.number: done[record_name(row.number)] for row in chosen if row.members == 1}
     for row in chosen:
         if row.members > 1:

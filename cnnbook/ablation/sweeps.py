@@ -40,7 +40,7 @@ import numpy as np
 from cnnbook.book.errata import Claim
 from cnnbook.data import Dataset, Split, nielsen_split
 
-from .records import ROOT, predictions_text, provenance, read_record, write_record
+from .records import ROOT, predictions_text, provenance, read_record, recorded_or_trained
 from .rows import row
 
 #: Where the full sweeps' records are committed.
@@ -261,20 +261,14 @@ def run_sweeps(
     done: dict[str, dict] = {}
     for index, point in enumerate(plan, 1):
         label = f"[{index}/{len(plan)}] {point.record_name[:-5]}"
-        record = read_record(results, point.record_name) if results is not None else None
-        if record is not None and all(record.get(k) == v for k, v in settings(point, budget, data).items()):
-            log(f"{label}: recorded, {record['test_accuracy']:.2f}% (not trained again)")
-        else:
-            if record is not None:
-                log(f"{label}: recorded with other settings, training again")
-            record = train_point(point, budget, data, progress)
-            if results is not None:
-                write_record(results, point.record_name, record)
-            log(
-                f"{label}: {record['test_accuracy']:.2f}% test, best epoch {record['best_epoch']}, "
-                f"{record['seconds']:.0f} s"
-            )
-        done[point.record_name] = record
+        done[point.record_name] = recorded_or_trained(
+            results,
+            point.record_name,
+            settings(point, budget, data),
+            lambda point=point: train_point(point, budget, data, progress),
+            label,
+            log,
+        )
     return done
 
 
