@@ -623,3 +623,23 @@ def test_the_instructor_walkthrough_runs_as_written(tmp_path):
     check_gradescope(json.loads((work / "results.json").read_text()), 0.0)
     with zipfile.ZipFile(work / "autograder-01.zip") as archive:
         assert {"setup.sh", "run_autograder", f"solution/{CHAPTER1}"} <= set(archive.namelist())
+
+
+def test_classroom_shows_no_hidden_tests_name_or_message():
+    from cnnbook.homework.classroom import runner_result
+    from cnnbook.homework.grade import QuestionResult, TestResult
+
+    question = QuestionResult(
+        "q1",
+        1.0,
+        2.0,
+        [
+            TestResult("the_example", False, True, 1.0, 1.0),
+            TestResult("stride_three_case", True, False, 0.0, 1.0, "expected [[1, 12, 20]], got [[0]]"),
+        ],
+    )
+    hidden = runner_result(question)["tests"][1]
+    assert hidden["name"] == "hidden test 2" and hidden["message"] == "failed" and hidden["status"] == "fail"
+    assert "stride_three" not in json.dumps(runner_result(question)) and "12, 20" not in json.dumps(
+        runner_result(question)
+    )

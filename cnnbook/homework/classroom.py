@@ -49,16 +49,18 @@ def runner_result(question: QuestionResult, error: str = "") -> dict:
         "max_score": _json_number(question.max_score),
         "tests": [
             {
-                "name": f"{test.name} (hidden)" if test.hidden else test.name,
+                # a hidden test shows students only that it exists and whether it passed: not its name
+                # (which can hint at the case) and not its message (which can hold the expected value)
+                "name": f"hidden test {number}" if test.hidden else test.name,
                 "status": "pass" if test.passed else "fail",
                 "score": _json_number(test.points),
-                "message": clean(test.message) if test.message else "",
+                "message": ("failed" if not test.passed else "") if test.hidden else clean(test.message or ""),
                 "test_code": "",
                 "filename": "",
                 "line_no": 0,
                 "duration": 0,
             }
-            for test in question.tests
+            for number, test in enumerate(question.tests, 1)
         ],
     }
 
