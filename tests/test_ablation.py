@@ -24,7 +24,7 @@ from cnnbook.ablation import (
     write_record,
 )
 from cnnbook.ablation.claims import flattened_size
-from cnnbook.data import Dataset, MnistNotFoundError, Split, nielsen_split
+from cnnbook.data import Dataset, Split
 from cnnbook.nn import Dense, Dropout, ReLU, Sigmoid
 
 TINY = Mode("tiny", train_size=40, validation_size=20, max_epochs=1)
@@ -163,11 +163,8 @@ RECORDED = full_records()
 
 
 @pytest.fixture(scope="module")
-def full_data() -> Data:
-    try:
-        return Data(FULL, nielsen_split(download=False))
-    except MnistNotFoundError as error:
-        pytest.skip(f"MNIST is not here: {error}")
+def full_data(mnist_split) -> Data:
+    return Data(FULL, mnist_split)
 
 
 @pytest.mark.skipif(not RECORDED, reason="no full run is recorded yet")

@@ -24,7 +24,7 @@ from cnnbook.ablation.sweeps import (
     sweep,
     sweep_records,
 )
-from cnnbook.data import Dataset, MnistNotFoundError, Split, nielsen_split
+from cnnbook.data import Dataset, Split
 
 TINY = Budget("tiny", train_size=40, validation_size=20, test_size=20, max_epochs=1)
 
@@ -136,11 +136,8 @@ RECORDED = sweep_records()
 
 
 @pytest.fixture(scope="module")
-def full_data() -> Data:
-    try:
-        return Data(FULL, nielsen_split(download=False))
-    except MnistNotFoundError as error:
-        pytest.skip(f"MNIST is not here: {error}")
+def full_data(mnist_split) -> Data:
+    return Data(FULL, mnist_split)
 
 
 def test_every_committed_record_is_a_defined_point():
