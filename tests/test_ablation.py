@@ -24,20 +24,9 @@ from cnnbook.ablation import (
     write_record,
 )
 from cnnbook.ablation.claims import flattened_size
-from cnnbook.data import Dataset, Split
 from cnnbook.nn import Dense, Dropout, ReLU, Sigmoid
 
 TINY = Mode("tiny", train_size=40, validation_size=20, max_epochs=1)
-
-
-@pytest.fixture(scope="module")
-def tiny_split() -> Split:
-    rng = np.random.default_rng(0)
-    images = rng.random((100, 28, 28)).astype(np.float32)
-    labels = rng.integers(0, 10, 100)
-    return Split(
-        Dataset(images[:60], labels[:60]), Dataset(images[60:80], labels[60:80]), Dataset(images[80:], labels[80:])
-    )
 
 
 def test_rows_are_the_sources_ladder():
@@ -182,3 +171,17 @@ def test_full_records_are_what_their_predictions_score(number, full_data):
     else:
         members = [read_record(FULL_RESULTS, p.record_name) for p in pieces([row(number)])]
         assert record["test_predictions"] == runner.vote(row(number), members, full_data)["test_predictions"]
+
+
+def test_records_name_their_command_without_the_machines_paths():
+    from cnnbook.ablation.records import ROOT, command_line
+
+    assert command_line([str(ROOT / "cnnbook/ablation/__main__.py"), "--full"]) == "python -m cnnbook.ablation --full"
+    assert (
+        command_line([str(ROOT / "cnnbook/ablation/sweeps.py"), "--full"]) == "python -m cnnbook.ablation.sweeps --full"
+    )
+    assert (
+        command_line([str(ROOT / "benchmarks/train_step.py"), str(ROOT / "results")])
+        == "python benchmarks/train_step.py results"
+    )
+    assert command_line(["/opt/elsewhere/run.py", "/home/someone/data"]) == "python run.py ..."

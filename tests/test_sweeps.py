@@ -24,19 +24,8 @@ from cnnbook.ablation.sweeps import (
     sweep,
     sweep_records,
 )
-from cnnbook.data import Dataset, Split
 
 TINY = Budget("tiny", train_size=40, validation_size=20, test_size=20, max_epochs=1)
-
-
-@pytest.fixture(scope="module")
-def tiny_split() -> Split:
-    rng = np.random.default_rng(0)
-    images = rng.random((100, 28, 28)).astype(np.float32)
-    labels = rng.integers(0, 10, 100)
-    return Split(
-        Dataset(images[:60], labels[:60]), Dataset(images[60:80], labels[60:80]), Dataset(images[80:], labels[80:])
-    )
 
 
 def quiet(_: str) -> None:

@@ -94,6 +94,11 @@ def recorded_or_trained(
     return record
 
 
+def percent_correct(predictions: np.ndarray, labels: np.ndarray) -> float:
+    """Accuracy in percent, to the 0.01 that a 10,000-image test set resolves."""
+    return round(100 * float(np.mean(np.asarray(predictions) == np.asarray(labels))), 2)
+
+
 def provenance() -> dict:
     """Library versions, machine, git commit and date, for a record."""
     try:
@@ -117,8 +122,10 @@ def command_line(argv: list[str]) -> str:
     --full``, never an absolute path of the machine it ran on (a path outside the repository becomes ``...``).
     """
     script = Path(argv[0]).resolve() if argv and argv[0] not in ("", "-c") else None
-    if script is not None and script.name == "__main__.py" and ROOT in script.parents:
-        head = ["python", "-m", ".".join(script.parent.relative_to(ROOT).parts)]
+    package = ROOT / "cnnbook"
+    if script is not None and package in script.parents:  # a module of the package: run with -m
+        parts = script.relative_to(ROOT).with_suffix("").parts
+        head = ["python", "-m", ".".join(parts[:-1] if parts[-1] == "__main__" else parts)]
     elif script is not None and ROOT in script.parents:
         head = ["python", script.relative_to(ROOT).as_posix()]
     else:

@@ -20,7 +20,15 @@ import numpy as np
 from cnnbook.data import Dataset, Split, expand_with_shifts, nielsen_split
 from cnnbook.nn import majority_vote
 
-from .records import predictions_array, predictions_text, provenance, record_name, recorded_or_trained, write_record
+from .records import (
+    percent_correct,
+    predictions_array,
+    predictions_text,
+    provenance,
+    record_name,
+    recorded_or_trained,
+    write_record,
+)
 from .rows import ROWS, Row
 
 
@@ -139,8 +147,8 @@ def train_piece(piece: Piece, mode: Mode, data: Data, progress: bool = True) -> 
         **config,
         "name": piece.row.name,
         "source_accuracy": piece.row.source_accuracy,
-        "test_accuracy": _percent(test, data.test.labels),
-        "validation_accuracy": _percent(validation, data.validation.labels),
+        "test_accuracy": percent_correct(test, data.test.labels),
+        "validation_accuracy": percent_correct(validation, data.validation.labels),
         "best_epoch": history.best_epoch + 1,
         "epochs": len(history.val_accuracy),
         "validation_curve": [round(100 * a, 2) for a in history.val_accuracy],
@@ -157,7 +165,7 @@ def vote(row: Row, members: list[dict], data: Data) -> dict:
 
     def voted(key: str, labels: np.ndarray) -> tuple[np.ndarray, float]:
         winners = majority_vote(np.stack([predictions_array(m[key]) for m in members]), classes=10)
-        return winners, _percent(winners, labels)
+        return winners, percent_correct(winners, labels)
 
     validation, validation_accuracy = voted("validation_predictions", data.validation.labels)
     test, test_accuracy = voted("test_predictions", data.test.labels)
@@ -226,7 +234,3 @@ def run_ladder(
                 write_record(results, record_name(row.number), out[row.number])
             log(f"row {row.number}: the ensemble of {row.members} votes {out[row.number]['test_accuracy']:.2f}%")
     return dict(sorted(out.items()))
-
-
-def _percent(predictions: np.ndarray, labels: np.ndarray) -> float:
-    return round(100 * float(np.mean(np.asarray(predictions) == np.asarray(labels))), 2)

@@ -40,7 +40,7 @@ import numpy as np
 from cnnbook.book.errata import Claim
 from cnnbook.data import Dataset, Split, nielsen_split
 
-from .records import ROOT, predictions_text, provenance, read_record, recorded_or_trained
+from .records import ROOT, percent_correct, predictions_text, provenance, read_record, recorded_or_trained
 from .rows import row
 
 #: Where the full sweeps' records are committed.
@@ -225,8 +225,8 @@ def train_point(point: Point, budget: Budget, data: Data, progress: bool = False
     return {
         **config,
         "network": row(NETWORK_ROW).name,  # the name of the ladder row whose architecture is trained
-        "test_accuracy": _percent(test, data.test.labels),
-        "validation_accuracy": _percent(validation, data.validation.labels),
+        "test_accuracy": percent_correct(test, data.test.labels),
+        "validation_accuracy": percent_correct(validation, data.validation.labels),
         "best_epoch": history.best_epoch + 1,
         "validation_curve": [round(100 * a, 2) for a in history.val_accuracy],
         "validation_loss": [_finite(v) for v in history.val_loss],
@@ -236,7 +236,6 @@ def train_point(point: Point, budget: Budget, data: Data, progress: bool = False
         "images_per_second": round(len(data.train.images) * config["epochs"] / seconds),
         "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS") or "default",
         **provenance(),
-        **_command(),
         "validation_predictions": predictions_text(validation),
         "test_predictions": predictions_text(test),
     }
@@ -320,17 +319,6 @@ def overfitting(record: dict) -> dict[str, float]:
 def literal_schedule(start: float = 0.1, divisor: float = 0.2, steps: int = 4) -> tuple[float, ...]:
     """Section 5.24's schedule taken literally: ``start``, then divided by ``divisor`` at each step."""
     return tuple(float(f"{start / divisor**i:.6g}") for i in range(steps))
-
-
-def _command() -> dict:
-    """The command that made a record when it is this module run with ``-m`` (``provenance`` would write its path)."""
-    if sys.argv and Path(sys.argv[0]).resolve() == Path(__file__).resolve():
-        return {"command": " ".join(["python -m cnnbook.ablation.sweeps", *sys.argv[1:]])}
-    return {}
-
-
-def _percent(predictions: np.ndarray, labels: np.ndarray) -> float:
-    return round(100 * float(np.mean(np.asarray(predictions) == np.asarray(labels))), 2)
 
 
 def _finite(value: float) -> float | None:
