@@ -46,6 +46,8 @@ INSPECT = """async () => {
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
   const views = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length;
   for (let i = 0; i < 100 && document.querySelectorAll('.jupyter-widgets').length < views; i++) await sleep(100);
+  // Load every declared font now: browsers differ in which ones they fetch lazily, and a missing one is a 404.
+  await Promise.allSettled([...document.fonts].map(f => f.load()));
   const images = [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src);
   const math = [...document.querySelectorAll('.math')]
     .filter(m => !m.querySelector('mjx-container')).map(m => m.textContent.slice(0, 60));

@@ -36,6 +36,9 @@ class Package:
     integrity: str  # npm's "dist.integrity": sha512, base64
     keep: tuple[str, ...]  # path prefixes to extract
     skip: tuple[str, ...] = ()
+    # Files (by suffix) also copied into the folder above the package: the widget manager's webpack
+    # resolves its fonts against the folder of its AMD module's URL, ``vendor/@jupyter-widgets/``.
+    beside: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -60,6 +63,7 @@ PACKAGES = (
         "sha512-5thBIV6ymNgmPVOHvzx+gGy8ZSKmSazhtGw4/c4xJDVzRhG9PTeQsRjF3FUTopvFi//SABeNz1yp47bCrJ3CQA==",
         keep=("dist/",),
         skip=("dist/embed.js", "dist/libembed-amd.js", ".map"),
+        beside=(".woff2", ".woff", ".ttf", ".eot", ".svg"),
     ),
     Package(
         "requirejs",
@@ -104,14 +108,17 @@ def install(package: Package, data: bytes, target: Path) -> None:
         shutil.rmtree(final, ignore_errors=True)
         final.parent.mkdir(parents=True, exist_ok=True)
         staging.rename(final)
-    (final / ".version").write_text(package.version)
+    for file in final.rglob("*"):
+        if file.suffix in package.beside:
+            shutil.copyfile(file, final.parent / file.name)
+    (final / ".version").write_text(repr(package))  # any change to the pin or the layout refetches
 
 
 def fetch(target: Path = ASSETS / "vendor", opener=urllib.request.urlopen) -> None:
     """Make sure every package is in ``target`` at its pinned version, downloading what is missing."""
     for package in PACKAGES:
         stamp = target / package.folder / ".version"
-        if stamp.exists() and stamp.read_text() == package.version:
+        if stamp.exists() and stamp.read_text() == repr(package):
             continue
         print(f"fetching {package.name}@{package.version} for the offline book", flush=True)
         try:
