@@ -27,6 +27,7 @@ from .containers import Identity, Parallel, Sequential
 from .convolution import Conv2D, conv2d_reference
 from .dense import Dense
 from .dropout import Dropout
+from .embedding import Embedding
 from .ensemble import ensemble_predict, majority_vote
 from .flatten import Flatten
 from .gradcheck import layer_gradient_errors, network_gradient_errors, numerical_gradient, relative_error
@@ -43,6 +44,7 @@ __all__ = [
     "Conv2D",
     "Dense",
     "Dropout",
+    "Embedding",
     "Evaluation",
     "Flatten",
     "History",
