@@ -227,7 +227,7 @@ def test_report_formats():
     suite = ET.fromstring(to_junit([_report()])).find("testsuite")
     assert (suite.get("tests"), suite.get("failures")) == ("2", "1")
     assert suite.find("testcase[@name='b']/failure").get("message") == 'got 1 | "2" <x>'
-    assert 'got 1 \\| "2" &lt;x>' in to_markdown([_report()])
+    assert 'got 1 \\| "2" &lt;x&gt;' in to_markdown([_report()])
 
 
 def test_a_report_replaces_a_planted_link_and_stays_private(tmp_path, monkeypatch):

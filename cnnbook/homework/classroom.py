@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 from pathlib import Path
 
 from cnnbook.homework.grade import QuestionResult, Report, clean, exact_sum
-from cnnbook.homework.report import assignment_name, number
+from cnnbook.homework.report import append_report, assignment_name, number
 
 NOTICE_COMPLETE = "Autograding complete"
 NOTICE_REPORT = "Autograding report"
@@ -143,6 +142,4 @@ def outputs(reports: list[Report]) -> str:
 
 def append_outputs(path: str | Path, reports: list[Report]) -> None:
     """Append :func:`outputs` to ``path`` (the step's output file), never through a symbolic link."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
-        handle.write(outputs(reports))
+    append_report(path, outputs(reports))

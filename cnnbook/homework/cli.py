@@ -9,7 +9,8 @@
     cnnbook --version
 
 Exit status of ``grade``: 0 when every submission was graded (whatever the scores), 2 when the grader
-itself could not run (bad arguments, no source notebook, a broken source, no kernel); with
+itself could not run (bad arguments, no source notebook, a broken source, no kernel) or could not write a
+report (another submission's reports are still written); with
 ``--fail-below-max``, 1 when every submission was graded but one scored less than full marks (as
 GitHub Classroom's graders fail a run). Grader side; the console script ``cnnbook`` and
 ``python -m cnnbook`` both run :func:`main`.
@@ -44,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
             description="Run each submitted notebook in a sandboxed kernel and score it with the visible and hidden "
             "tests of its solution notebook. A report is written whatever the notebook does.",
             epilog="Exit status: 0 when every submission was graded (whatever the scores), "
-            "2 when the grader could not run; with --fail-below-max, 1 when a submission scored less than full marks.",
+            "2 when the grader could not run or write a report; "
+            "with --fail-below-max, 1 when a submission scored less than full marks.",
         )
     )
     exercises = commands.add_parser("exercises", help="generate exercises/ from solutions/ (--check: only verify)")
@@ -149,15 +151,15 @@ def find_submissions(paths: list[Path]) -> list[tuple[Path, Path]]:
     """
     found: list[tuple[Path, Path]] = []
     for path in paths:
-        if not path.is_dir():
+        if path.suffix == ".ipynb" or not path.is_dir():
             found.append((path, Path(path.name)))
             continue
         for folder, dirs, files in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))  # .ipynb_checkpoints holds stale copies
-            for name in sorted(files):
-                if name.endswith(".ipynb"):
-                    notebook = Path(folder, name)
-                    found.append((notebook, notebook.relative_to(path)))
+            # anything named *.ipynb is a submission, refused if it is not a file (a folder, a FIFO, a link);
+            # hidden folders are skipped: .ipynb_checkpoints holds stale copies
+            notebooks = sorted(name for name in dirs + files if name.endswith(".ipynb"))
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in notebooks)
+            found += [(Path(folder, name), Path(folder, name).relative_to(path)) for name in notebooks]
     taken: set[Path] = set()
     for position, (notebook, name) in enumerate(found):
         candidates = [name, Path(notebook.absolute().parent.name) / name]
@@ -272,35 +274,56 @@ def find_source(submission: Path, option: Path | None) -> Path:
 def grade_command(args: argparse.Namespace) -> int:
     """Grade every submission, print a summary, write the reports; the exit status says whether all were graded."""
     from cnnbook.homework import classroom
-    from cnnbook.homework.grade import GraderError, exact_sum, grade, load_tests
+    from cnnbook.homework.grade import GraderError, exact_sum, grade, load_tests, shown
     from cnnbook.homework.gradescope import to_results
-    from cnnbook.homework.report import number, to_csv, to_json, to_junit, to_markdown, to_text, write_report
+    from cnnbook.homework.report import (
+        append_report,
+        number,
+        to_csv,
+        to_json,
+        to_junit,
+        to_markdown,
+        to_text,
+        write_report,
+    )
 
     submissions = find_submissions(args.submissions)
     if not submissions:
         print("error: no notebooks to grade", file=sys.stderr)
         return GRADER_FAILED
     several = len(submissions) > 1 or any(p.is_dir() for p in args.submissions)
-    students = dict(zip((name for _, name in submissions), student_names(submissions, args.student)))
+    names = [shown(student) for student in student_names(submissions, args.student)]  # printable, one line
+    students = dict(zip((name for _, name in submissions), names))
     assignment = args.assignment or ""
     _warn_if_shared(args.submissions, args.user, not args.same_user)
     limits = Limits(cell=args.cell_timeout, total=args.timeout, grace=args.grace)
     status, reports, tests = 0, [], {}
+    unwritten: set[Path] = set()
+
+    def save(write_file, path: Path, *content) -> None:
+        """``write_file(path, *content)``; a report that cannot be written (a folder planted at its path) is said
+        and the others are still written (the exit status tells)."""
+        try:
+            write_file(path, *content)
+            unwritten.discard(path)
+        except OSError as error:
+            if path not in unwritten:
+                print(f"error: cannot write the report {shown(path)}: {error}", file=sys.stderr)
+            unwritten.add(path)
 
     def write(report, name: Path) -> None:
         """The report's JSON, JUnit and Gradescope files: at the paths given, or named ``name`` in those folders."""
         student = students[name]
-        if args.json:
-            write_report(
-                args.json / name.with_suffix(".json") if several else args.json, to_json(report, student, assignment)
-            )
-        if args.junit:
-            path = args.junit / name.with_suffix(".xml") if several else args.junit
-            write_report(path, to_junit([report], [student], assignment))
-        if args.gradescope:
-            path = args.gradescope / name.with_suffix(".json") if several else args.gradescope
-            text = json.dumps(to_results(report, student, assignment), indent=2, ensure_ascii=False) + "\n"
-            write_report(path, text)
+        results = json.dumps(to_results(report, student, assignment), indent=2, ensure_ascii=False) + "\n"
+        for option, suffix, text in (
+            (args.json, ".json", to_json(report, student, assignment)),
+            (args.junit, ".xml", to_junit([report], [student], assignment)),
+            (args.gradescope, ".json", results),
+        ):
+            if option and several:
+                save(write_report, option / name.with_suffix(suffix), text, option)
+            elif option:
+                save(write_report, option, text)
 
     for notebook, name in submissions:
         try:
@@ -317,35 +340,34 @@ def grade_command(args: argparse.Namespace) -> int:
                 tests=tests[source],
             )
         except (GraderError, FileNotFoundError, KeyError) as error:
-            print(f"error: {notebook}: {error}", file=sys.stderr)
+            print(f"error: {shown(notebook)}: {error}", file=sys.stderr)
             status = GRADER_FAILED
             continue
         except Exception:  # noqa: BLE001 -- a bug of the grader's: say so, grade the others
-            print(f"error: {notebook}: the grader failed:\n{traceback.format_exc()}", file=sys.stderr)
+            print(f"error: {shown(notebook)}: the grader failed:\n{traceback.format_exc()}", file=sys.stderr)
             status = GRADER_FAILED
             continue
         reports.append((report, name))
-        print(
-            to_text(report) if not args.quiet else f"{notebook}: {number(report.score)} / {number(report.max_score)}",
-            flush=True,
-        )
+        line = f"{report.submission}: {number(report.score)} / {number(report.max_score)}"
+        print(line if args.quiet else to_text(report), flush=True)
         write(report, name)
     # Written again once every kernel is dead: no submission's processes can have altered another's report.
     for report, name in reports:
         write(report, name)
     graded = [r for r, _ in reports]
     if args.csv:
-        write_report(args.csv, to_csv([(r, students[name], assignment) for r, name in reports]))
+        save(write_report, args.csv, to_csv([(r, students[name], assignment) for r, name in reports]))
     if args.markdown and reports:
-        with open(args.markdown, "a", encoding="utf-8") as handle:
-            handle.write(to_markdown(graded))
+        save(append_report, args.markdown, to_markdown(graded))
     if args.classroom is not None and graded:
-        classroom.append_outputs(args.classroom, graded)
+        save(classroom.append_outputs, args.classroom, graded)
         if classroom.totals(graded)[1]:  # the reporter says nothing when there are no points to give
             print("\n".join(classroom.notices(graded)), flush=True)
     if several:
         total = exact_sum(r.score for r in graded)
         print(f"graded {len(reports)} of {len(submissions)} notebooks; {number(total)} points in all")
+    if unwritten:
+        status = GRADER_FAILED
     if status == 0 and args.fail_below_max and any(r.score < r.max_score or r.error for r in graded):
         status = NOT_FULL_MARKS
     return status

@@ -17,6 +17,7 @@ import json
 import linecache
 import os
 import re
+import stat
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -32,9 +33,24 @@ from cnnbook.homework.notebook import BEGIN_QUESTION, END_QUESTION, FormatError,
 from cnnbook.homework.sandbox import Account, can_read, choose_account
 from cnnbook.homework.student import Student
 
-MAX_NOTEBOOK_BYTES = 64 << 20
+# A notebook is refused unread above this size: a homework notebook with its outputs is rarely over a few MB,
+# and parsing one (JSON, then nbformat's copy) takes several times its size in memory.
+MAX_NOTEBOOK_BYTES = 20 << 20
 MAX_MESSAGE = 300
-_CONTROL = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+# What must not reach a report as it is: control characters (C0, C1), line and paragraph separators,
+# bidirectional overrides (which make a name read as another), lone surrogates (no UTF-8 form), non-characters.
+_UNSAFE = r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+_CONTROL = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|" + _UNSAFE)
+_UNSAFE_CHAR = re.compile(_UNSAFE)
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_FILE_KINDS = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFLNK: "a symbolic link",
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a device",
+    stat.S_IFBLK: "a device",
+}
 
 
 class GraderError(RuntimeError):
@@ -157,6 +173,17 @@ def clean(text: object, limit: int = MAX_MESSAGE) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
+def shown(name: object) -> str:
+    """A file or student name as one printable line that keeps what it says: a newline as ``\\n``, an escape
+    as ``\\x1b``, a byte that is not UTF-8 (which :func:`os.fsdecode` made a surrogate) as ``\\xff``."""
+    return _UNSAFE_CHAR.sub(_escaped, str(name))
+
+
+def _escaped(match: re.Match) -> str:
+    char = match.group()
+    return f"\\x{ord(char) - 0xDC00:02x}" if "\udc80" <= char <= "\udcff" else ascii(char)[1:-1]
+
+
 def load_tests(source: Path, visible_only: bool = False) -> SourceTests:
     """Parse the source notebook and run its test cells here, registering into a registry of their own.
 
@@ -225,16 +252,7 @@ def _import_cells(nb) -> list[str]:
 
 def read_submission(path: Path) -> list[tuple[int, str]]:
     """The code cells of a submitted notebook as ``(position, source)``; SubmissionError says why not."""
-    try:
-        if path.is_symlink():
-            raise SubmissionError("it is a symbolic link, not a notebook file")
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        with os.fdopen(descriptor, "rb") as handle:
-            raw = handle.read(MAX_NOTEBOOK_BYTES + 1)
-    except OSError as error:
-        raise SubmissionError(f"cannot read it ({error.strerror or error})") from error
-    if len(raw) > MAX_NOTEBOOK_BYTES:
-        raise SubmissionError(f"it is larger than {MAX_NOTEBOOK_BYTES >> 20} MB")
+    raw = _read_notebook_file(path)
     try:
         data = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
@@ -252,8 +270,34 @@ def read_submission(path: Path) -> list[tuple[int, str]]:
         if isinstance(source, list):
             source = "".join(s for s in source if isinstance(s, str))
         if isinstance(cell, dict) and cell.get("cell_type") == "code" and isinstance(source, str) and source.strip():
-            code.append((position, source))
+            # JSON can escape a lone surrogate ("\\ud800"), which has no UTF-8 form to send to the kernel
+            code.append((position, _SURROGATE.sub("\ufffd", source)))
     return code
+
+
+def _read_notebook_file(path: Path) -> bytes:
+    """The bytes of a regular file of at most :data:`MAX_NOTEBOOK_BYTES`; anything else is refused unread.
+
+    A link is not followed, and a FIFO is never opened for reading (that would wait for a writer):
+    the file's type is checked before opening, and again on what was opened, in case it was swapped.
+    """
+    try:
+        kind = os.lstat(path).st_mode
+        if not stat.S_ISREG(kind):
+            raise SubmissionError(
+                f"it is {_FILE_KINDS.get(stat.S_IFMT(kind), 'not a regular file')}, not a notebook file"
+            )
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(descriptor, "rb") as handle:
+            opened = os.fstat(handle.fileno())
+            if not stat.S_ISREG(opened.st_mode):
+                raise SubmissionError("it is not a regular file, not a notebook file")
+            raw = handle.read(MAX_NOTEBOOK_BYTES + 1)
+    except OSError as error:
+        raise SubmissionError(f"cannot read it ({error.strerror or error})") from error
+    if len(raw) > MAX_NOTEBOOK_BYTES:
+        raise SubmissionError(f"it is larger than {MAX_NOTEBOOK_BYTES >> 20} MB")
+    return raw
 
 
 def grade(
@@ -276,11 +320,11 @@ def grade(
     started = time.monotonic()
     submission, source = Path(submission), Path(source)
     tests = load_tests(source, visible_only) if tests is None else tests
-    report = Report(str(submission), str(source), [], 0.0)
+    report = Report(shown(submission), shown(source), [], 0.0)
     try:
         cells = read_submission(submission)
     except SubmissionError as error:
-        report.error = f"{submission.name}: {error}"
+        report.error = f"{shown(submission.name)}: {error}"
         report.questions = [_score(q, None, report.error) for q in tests.questions]
         report.seconds = round(time.monotonic() - started, 3)
         return report
