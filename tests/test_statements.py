@@ -32,6 +32,7 @@ KNOWN = {
     ("003", "5.24", "divided by 0.2 or 0.5"),
     ("003", "5.24", "weight decay"),
     ("003", "5.26.2", "loses the position"),
+    ("003", "5.26.2", "order of words"),
     ("003", "5.28", "full convolution"),
     ("003", "5.29", "align the face"),
     ("004", "sharing", "input image is 55x55x96"),

@@ -48,6 +48,7 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter(7, "cnn-from-scratch", "Building a CNN from scratch", ("nn", "data")),
     Chapter(8, "mnist-ablation", "The MNIST ablation ladder", ("ablation",)),
     Chapter(9, "lenet-to-resnet", "From LeNet to ResNet", ("architectures",)),
+    Chapter(10, "convolution-over-text", "Convolution over text", ("text",)),
 )
 
 #: Modules of the package that no chapter teaches from: shared checks and files, the book's build, the grader.

@@ -4,7 +4,7 @@
 renders; the small functions above it are the computed demonstrations. They live here, beside the
 errata, rather than in a chapter module: they compute nothing a chapter teaches anew, only put the
 chapters' functions (:mod:`cnnbook.sharing`, :mod:`cnnbook.pooling`, :mod:`cnnbook.transposed`,
-:mod:`cnnbook.one_by_one`, :mod:`cnnbook.counts`) to the test of a source's sentence.
+:mod:`cnnbook.one_by_one`, :mod:`cnnbook.counts`, :mod:`cnnbook.text`) to the test of a source's sentence.
 ``tests/test_statements.py`` recomputes every demonstration and checks that it still supports its row,
 and that every quote is the source's own text.
 """
@@ -28,6 +28,7 @@ from cnnbook.sharing import (
     pooled_unchanged,
     shift,
 )
+from cnnbook.text import separated, text_cnn
 from cnnbook.transposed import dilated_kernel, interior, overlap_1d, overlap_2d, transposed_pieces
 
 # --- invariance and equivariance ---------------------------------------------------------------------
@@ -210,6 +211,19 @@ def convolution_dominates() -> dict[str, float]:
 def learning_rate_schedule(start: float = 0.1, steps: int = 3) -> dict[str, tuple[float, ...]]:
     """Section 5.24's advice taken literally: start at 0.1 and divide by 0.2 (or 0.5) at each step."""
     return {f"divided by {d}": tuple(float(f"{start / d**i:.6g}") for i in range(steps)) for d in (0.2, 0.5)}
+
+
+def max_over_time_position_and_order(seed: int = 0) -> dict[str, float]:
+    """A random text CNN of width 3 (chapter 10) on two phrases kept apart by padding, in either order,
+    and on one phrase forwards and reversed: the largest change of its outputs in each case."""
+    net = text_cnn(vocabulary=50, length=30, width=3, filters=16, dim=8, seed=seed)
+    a, b = [5, 6, 7, 8], [20, 21, 22]
+    moved = net.forward(np.stack([separated([a, b], 30, 3), separated([b, a], 30, 3)]))
+    reversed_ = net.forward(np.stack([separated([a], 30, 3), separated([a[::-1]], 30, 3)]))
+    return {
+        "phrases swapped": float(np.abs(moved[0] - moved[1]).max()),
+        "a phrase reversed": float(np.abs(reversed_[0] - reversed_[1]).max()),
+    }
 
 
 # --- the statements ------------------------------------------------------------------------------------
@@ -520,6 +534,23 @@ STATEMENTS: list[Statement] = [
         citation="Y. Taigman, M. Yang, M. Ranzato and L. Wolf, DeepFace: Closing the Gap to Human-Level "
         "Performance in Face Verification, CVPR 2014, sections 2 (face alignment) and 3 (the locally "
         "connected layers L4-L6)",
+    ),
+    Statement(
+        "003",
+        "5.26.2",
+        "in NLP the position and order of words are important information, which pooling loses (so CNNs "
+        "suit images better than language)",
+        "但是在NLP里，词语在句子或是段落里出现的位置，顺序，都是很重要的信息",
+        "misleading",
+        "Two things are run together. A max over all positions loses where a phrase occurs, but the filters "
+        "still read the order of the words inside their window, so a text CNN is not blind to order; and how "
+        "much order matters depends on the task (chapter 10 measures it on the SpamAssassin corpus: a bag of "
+        "words does about as well as wider filters there).",
+        max_over_time_position_and_order,
+        "swapping two phrases kept apart by padding leaves a random text CNN's output as it was (float32 "
+        "rounding); reversing one phrase changes it",
+        lambda v: v["phrases swapped"] < 1e-5 and v["a phrase reversed"] > 1e-3,
+        "Y. Kim, Convolutional neural networks for sentence classification, EMNLP 2014, section 2",
     ),
     Statement(
         "004",

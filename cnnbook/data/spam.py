@@ -120,3 +120,7 @@ def load_spam_assassin(download: bool = True) -> tuple[list[Message], list[Messa
     """The corpus as (training messages, test messages): 4 in 5 for training, 1 in 5 held out by MD5."""
     messages = _messages(str(find_spam_assassin(download=download)))
     return [m for m in messages if not m.is_test], [m for m in messages if m.is_test]
+
+
+if __name__ == "__main__":  # python -m cnnbook.data.spam: what `python3 tasks.py` runs before building or testing
+    print(f"SpamAssassin corpus: {find_spam_assassin()}", flush=True)
