@@ -6,11 +6,15 @@
   requirejs's ``baseUrl`` is set, page by page, to the book's own ``vendor/`` copy
   (see :mod:`cnnbook.book.offline`).
 * The ipywidgets manager calls MathJax 2's API; a shim maps it to MathJax 3.
+* The kernel client that executes the chapters polls in short slices (:mod:`cnnbook.book.polling`):
+  a missed wake-up once made a chapter wait for the whole cell timeout.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from cnnbook.book.polling import poll_in_slices
 
 # ipywidgets' HTML manager typesets widget labels with MathJax 2's ``MathJax.Hub.Queue``, which
 # MathJax 3 lacks: every widget threw. This shim maps it to MathJax 3's typesetPromise, both before
@@ -61,5 +65,6 @@ def _page_scripts(app: Any, pagename: str, templatename: str, context: dict, doc
 
 def setup(app: Any) -> dict:
     """Register the page hook (Sphinx entry point)."""
+    poll_in_slices()  # this process runs the chapters' kernels (MyST-NB's execution)
     app.connect("html-page-context", _page_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
