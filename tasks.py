@@ -58,7 +58,8 @@ def build_book(*extra: str) -> None:
     run(PYTHON, "-m", "cnnbook.book.offline")
     run(PYTHON, "-m", "cnnbook.data.spam")  # chapter 10 trains on it; the tests only read it
     shutil.rmtree(ROOT / "_build" / "html", ignore_errors=True)  # no stale pages from renamed chapters
-    run(BIN / "jupyter-book", "build", ".", "--path-output", ".", *extra)
+    # Interactives freeze every frame into the page, so they answer readers without a kernel (cnnbook.book.live).
+    run(BIN / "jupyter-book", "build", ".", "--path-output", ".", *extra, env={**os.environ, "CNNBOOK_STATIC": "1"})
 
 
 def book() -> None:

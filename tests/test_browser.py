@@ -132,3 +132,67 @@ def test_page_reads_well_offline(book_browser, name):
     if seen["rendered"] < seen["views"] or seen["errors"]:
         problems.append(f"{seen['views']} saved widgets, {seen['rendered']} rendered, {seen['errors']} with errors")
     assert not problems, "\n".join(problems)
+
+
+# Runs in the page: every control of every frozen interactive, moved through each of its values in turn.
+MOVE_EVERY_CONTROL = """() => {
+  const states = [];
+  for (const [n, root] of [...document.querySelectorAll('.cnnbook-live')].entries()) {
+    const frames = JSON.parse(root.querySelector('script.cnnbook-live-frames').textContent);
+    const controls = [...root.querySelectorAll('[data-control]')];
+    const view = root.querySelector('.cnnbook-live-view');
+    const start = controls.map(c => c.value);
+    for (const control of controls) {
+      const values = control.tagName === 'SELECT' ? [...control.options].map(o => o.value)
+        : [...Array(Number(control.max) + 1).keys()].map(String);
+      for (const value of values) {
+        control.value = value;
+        control.dispatchEvent(new Event('input'));
+        const key = controls.map(c => c.value).join(',');
+        const image = view.querySelector('img');
+        states.push({interactive: n, control: control.dataset.control, key, shownKey: view.dataset.key,
+                     shown: view.dataset.digest, expected: frames[key][1],
+                     png: image ? image.src.split(',')[1] : null, label: control.nextElementSibling.textContent});
+      }
+      control.value = start[controls.indexOf(control)];
+      control.dispatchEvent(new Event('input'));
+    }
+  }
+  return states;
+}"""
+
+LIVE_PAGES = [name for name in PAGES if "cnnbook-live" in (HTML / name).read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("name", LIVE_PAGES or ["(no interactive pages)"])
+def test_every_control_of_every_interactive_answers_the_reader(book_browser, name):
+    """Moving a control shows the frame Python drew for the values the controls now read, and it changes."""
+    import base64
+    import hashlib
+
+    context, origin, _ = book_browser
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(origin + name, wait_until="load")
+    states = page.evaluate(MOVE_EVERY_CONTROL)
+    first = page.locator(".cnnbook-live").first
+    shot = SHOTS / (name.replace("/", "__").removesuffix(".html") + "--live")
+    first.screenshot(path=f"{shot}-a.png")
+    control = first.locator("[data-control]").first
+    if control.evaluate("c => c.tagName") == "SELECT":
+        control.select_option(index=control.evaluate("c => c.options.length - 1"))
+    else:
+        control.fill(control.evaluate("c => c.max"))
+    first.screenshot(path=f"{shot}-b.png")
+    page.close()
+    assert not errors and states, (errors, name)
+    for state in states:
+        assert state["shownKey"] == state["key"] and state["shown"] == state["expected"], state
+        if state["png"] is not None:  # what the page shows is the PNG Python drew for those values
+            assert hashlib.sha256(base64.b64decode(state["png"])).hexdigest() == state["expected"], state
+        assert state["label"], state
+    for control in {(s["interactive"], s["control"]) for s in states}:
+        shown = {s["shown"] for s in states if (s["interactive"], s["control"]) == control}
+        moves = sum((s["interactive"], s["control"]) == control for s in states)
+        assert moves == 1 or len(shown) > 1, f"{name}: moving {control[1]!r} never changed what the page shows"
