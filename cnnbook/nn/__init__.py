@@ -13,7 +13,9 @@ Everything is float32 and deterministic under a seed; no Python loop runs over i
 A layer may hold layers (:class:`Sequential`, :class:`Parallel` for a sum of branches such as a
 residual block); parameters are reached by one walk and named by their path (``"0.weight"``,
 ``"3.branches.1.0.bias"``); each layer declares which of its parameters weight decay applies to
-(``decayed``: weights, not biases).
+(``decayed``: weights, not biases). State that is saved but not trained (:class:`BatchNorm2D`'s
+running statistics) lives in a layer's ``buffers``; :func:`residual_block` and :func:`small_resnet`
+build residual networks with batch normalisation.
 
 >>> import numpy as np
 >>> from cnnbook.nn import nielsen_two_conv
@@ -34,13 +36,17 @@ from .gradcheck import layer_gradient_errors, network_gradient_errors, numerical
 from .init import glorot_uniform, he_normal
 from .layer import LAYER_TYPES, Layer, Parameter
 from .loss import SoftmaxCrossEntropy, log_softmax, softmax
-from .models import nielsen_two_conv
+from .models import nielsen_two_conv, small_resnet
 from .network import Evaluation, History, Network
+from .normalization import BatchNorm1D, BatchNorm2D
 from .optim import SGD
 from .pooling import AvgPool2D, MaxPool2D, max_pool2d_backward_reference, max_pool2d_reference
+from .residual import residual_block
 
 __all__ = [
     "AvgPool2D",
+    "BatchNorm1D",
+    "BatchNorm2D",
     "Conv2D",
     "Dense",
     "Dropout",
@@ -74,5 +80,7 @@ __all__ = [
     "nielsen_two_conv",
     "numerical_gradient",
     "relative_error",
+    "residual_block",
+    "small_resnet",
     "softmax",
 ]

@@ -6,7 +6,9 @@ weights keep them in ``params`` and, after ``backward``, their gradients under t
 layers (its ``children``, e.g. :class:`~cnnbook.nn.containers.Sequential`); every parameter is then
 reached by one recursive walk, :meth:`Layer.named_parameters`, which names it by its path:
 ``"weight"`` in a plain layer, ``"0.weight"`` in a network's first layer, ``"3.branches.1.0.bias"``
-in the first layer of a block's second branch.
+in the first layer of a block's second branch. State that is saved with the network but not trained
+(batch normalisation's running statistics) lives in ``buffers``: the optimiser never sees it, and
+:meth:`Layer.named_buffers` walks it the same way.
 
 Every subclass is registered by name in :data:`LAYER_TYPES` as it is defined, so that a saved
 network can be rebuilt from its description (:meth:`Layer.spec` and :meth:`Layer.from_spec`).
@@ -116,6 +118,8 @@ class Layer:
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
+        #: Saved, converted by ``to``, but neither trained nor decayed (e.g. BatchNorm's running statistics).
+        self.buffers: dict[str, np.ndarray] = {}
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         """Output for the batch ``x``; ``training`` switches on training-only behaviour (dropout)."""
@@ -149,6 +153,14 @@ class Layer:
         for name, child in self.children().items():
             child._collect_parameters(f"{prefix}{name}.", found)
 
+    def named_buffers(self, prefix: str = "") -> dict[str, np.ndarray]:
+        """Every buffer (the arrays, not copies) of this layer and the layers inside it, by path, depth first."""
+        # getattr: a layer written before buffers existed may set its own dicts without calling Layer.__init__.
+        found = {prefix + key: value for key, value in getattr(self, "buffers", {}).items()}
+        for name, child in self.children().items():
+            found.update(child.named_buffers(f"{prefix}{name}."))
+        return found
+
     def set_rng(self, rng: np.random.Generator) -> None:
         """Give the layer a random generator for training-time noise (only Dropout uses one).
 
@@ -158,9 +170,11 @@ class Layer:
             child.set_rng(np.random.default_rng(rng.integers(2**63)))
 
     def to(self, dtype: np.dtype | type) -> Layer:
-        """Convert the parameters (and those of the layers inside) to ``dtype``; returns the layer."""
+        """Convert the parameters and buffers (and those of the layers inside) to ``dtype``; returns the layer."""
         self.params = {name: value.astype(dtype) for name, value in self.params.items()}
         self.grads = {}
+        if getattr(self, "buffers", None):
+            self.buffers = {name: value.astype(dtype) for name, value in self.buffers.items()}
         for child in self.children().values():
             child.to(dtype)
         return self

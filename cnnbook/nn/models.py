@@ -2,11 +2,15 @@
 
 :func:`nielsen_two_conv` builds every two-convolution network of the book: chapter 7's, and rows 3-8
 of the MNIST ablation ladder (:mod:`cnnbook.ablation.rows`), which differ only in their arguments.
+:func:`small_resnet` builds a small residual network and, by its switches, its ablations without
+batch normalisation or without skip connections.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from cnnbook.conv import output_size
 
 from .activations import ReLU
 from .convolution import Conv2D
@@ -15,7 +19,8 @@ from .dropout import Dropout
 from .flatten import Flatten
 from .layer import Layer
 from .network import Network
-from .pooling import MaxPool2D
+from .pooling import AvgPool2D, MaxPool2D
+from .residual import conv_bn, residual_block
 
 #: Where :func:`nielsen_two_conv` puts its dropout layers: before the last dense layer only, or before
 #: every dense layer (Nielsen's ``p_dropout`` on the input of each fully connected layer).
@@ -68,4 +73,41 @@ def nielsen_two_conv(
         layers.append(Dense(fan_in, fan_out, init=init, rng=rng))
         if not last:
             layers.append(activation())
+    return Network(layers)
+
+
+def small_resnet(
+    channels: tuple[int, ...] = (16, 32, 64),
+    blocks_per_stage: int = 1,
+    classes: int = 10,
+    batch_norm: bool = True,
+    skip: bool = True,
+    seed: int | None = 0,
+    image_size: int = 28,
+) -> Network:
+    """A small residual network for 28x28 grey images (MNIST), after the CIFAR ResNets of He et al.
+
+    ``(N, 28, 28, 1) -> conv 3x3 (channels[0]) -> BN -> ReLU -> stages -> global average pool -> dense``:
+    stage ``i`` is ``blocks_per_stage`` :func:`~cnnbook.nn.residual.residual_block` of ``channels[i]``
+    channels, the first of which halves the height and width (stride 2) in every stage but the first
+    (28 -> 14 -> 7 with the default three stages). Global average pooling is an :class:`AvgPool2D` over
+    the whole last map, so the dense layer sees one value per channel.
+
+    ``batch_norm=False`` leaves out every BatchNorm, ``skip=False`` every shortcut: the ablations, with
+    the same convolutions otherwise. ``seed`` fixes the initial weights (drawn in layer order).
+    """
+    if not channels or blocks_per_stage < 1 or classes < 1:
+        raise ValueError(
+            f"small_resnet needs channels, blocks_per_stage >= 1 and classes >= 1, got "
+            f"channels={channels!r}, blocks_per_stage={blocks_per_stage}, classes={classes}"
+        )
+    rng = np.random.default_rng(seed)
+    layers: list[Layer] = [*conv_bn(1, channels[0], 3, 1, batch_norm, rng), ReLU()]
+    size, previous = image_size, channels[0]
+    for stage, width in enumerate(channels):
+        for block in range(blocks_per_stage):
+            stride = 2 if stage > 0 and block == 0 else 1
+            layers.append(residual_block(previous, width, stride, rng, batch_norm=batch_norm, skip=skip))
+            size, previous = output_size(size, 3, stride, 1), width
+    layers += [AvgPool2D(size), Flatten(), Dense(previous, classes, rng=rng)]
     return Network(layers)

@@ -242,11 +242,11 @@ class Network:
     # -- weights -------------------------------------------------------------------------------
 
     def _parameters(self) -> dict[str, np.ndarray]:
-        """Every parameter array (not a copy), keyed by its path."""
-        return {p.name: p.value for p in self.named_parameters()}
+        """Every parameter array, then every buffer (BatchNorm's running statistics; not copies), keyed by path."""
+        return {**{p.name: p.value for p in self.named_parameters()}, **self._body.named_buffers()}
 
     def state(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter, keyed by its path (e.g. ``"0.weight"``, ``"3.branches.1.0.bias"``)."""
+        """A copy of every parameter and buffer, keyed by its path (e.g. ``"0.weight"``, ``"3.running_mean"``)."""
         return {key: value.copy() for key, value in self._parameters().items()}
 
     def load_state(self, state: dict[str, np.ndarray]) -> None:

@@ -1,0 +1,182 @@
+"""Time one training step of ``small_resnet`` (batch norm and skip connections): the NumPy engine against PyTorch CPU.
+
+A step is forward, backward and a plain SGD update, on random 28x28 images in float32, in training mode
+(batch statistics, running statistics updated). Both engines run the same network (3x3 conv stem, one
+residual block per stage of 16, 32 and 64 channels, global average pooling, dense 10; convolutions with
+biases, as the engine's have them) from the same starting weights; PyTorch in its default channels-first
+layout, with as many threads as NumPy's BLAS has (``--threads``, default: the number of CPU cores).
+
+As in ``benchmarks/train_step.py``, the two engines are timed in alternating blocks (NumPy then PyTorch,
+then PyTorch then NumPy, ...) because the machine's speed drifts; each block pair gives one ratio of step
+times, and the reported ratio is the median of those. Ratio < 1 means NumPy is faster.
+
+    python benchmarks/residual_step.py                    # batch 64 and 256
+    python benchmarks/residual_step.py --batch-sizes 64 --rounds 6 --no-batch-norm
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cnnbook.nn import (  # noqa: E402
+    SGD,
+    AvgPool2D,
+    BatchNorm2D,
+    Conv2D,
+    Dense,
+    Flatten,
+    Identity,
+    Layer,
+    Network,
+    Parallel,
+    ReLU,
+    Sequential,
+    small_resnet,
+)
+
+
+def torch_module(layer: Layer):
+    """The PyTorch (channels-first) module computing what ``layer`` computes, with its weights and statistics."""
+    import torch
+    from torch import nn
+
+    class Sum(nn.Module):
+        """Parallel: the sum of the branches' outputs."""
+
+        def __init__(self, branches: list[nn.Module]) -> None:
+            super().__init__()
+            self.branches = nn.ModuleList(branches)
+
+        def forward(self, x):
+            return sum(branch(x) for branch in self.branches)
+
+    if isinstance(layer, Sequential):
+        return nn.Sequential(*map(torch_module, layer.layers))
+    if isinstance(layer, Parallel):
+        return Sum(list(map(torch_module, layer.branches)))
+    if isinstance(layer, AvgPool2D):
+        return nn.AvgPool2d(layer.size, layer.stride)
+    simple = {Identity: nn.Identity, ReLU: nn.ReLU, Flatten: nn.Flatten}  # Flatten: after a 1x1 map, same order
+    if type(layer) in simple:
+        return simple[type(layer)]()
+    if isinstance(layer, Conv2D):
+        module = nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, layer.padding)
+        weight = layer.params["weight"].transpose(3, 2, 0, 1)  # (kh, kw, C, K) -> (K, C, kh, kw)
+    elif isinstance(layer, Dense):
+        module, weight = nn.Linear(layer.in_features, layer.out_features), layer.params["weight"].T
+    elif isinstance(layer, BatchNorm2D):
+        module, weight = nn.BatchNorm2d(layer.channels, layer.eps, layer.momentum), layer.params["weight"]
+    else:
+        raise TypeError(f"no PyTorch counterpart for {layer!r}")
+    with torch.no_grad():
+        module.weight.copy_(torch.from_numpy(np.ascontiguousarray(weight)))
+        module.bias.copy_(torch.from_numpy(layer.params["bias"]))
+        for name, value in layer.buffers.items():
+            getattr(module, name).copy_(torch.from_numpy(value))
+    return module
+
+
+def numpy_step(net: Network, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
+    """A training step of the NumPy engine (plain SGD, as on the PyTorch side)."""
+    optimizer = SGD(learning_rate=0.01)
+    return lambda: net.train_step(x, y, optimizer)
+
+
+def torch_step(net: Network, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
+    """A PyTorch training step of the same network, starting from ``net``'s weights and running statistics."""
+    import torch
+    from torch import nn
+
+    model = nn.Sequential(*map(torch_module, net.layers))
+    images = torch.from_numpy(x[:, None, :, :].copy())  # channels-first, as PyTorch expects
+    model.eval()
+    with torch.no_grad():
+        difference = float(np.abs(net.forward(x) - model(images).numpy()).max())
+    assert difference < 1e-4, f"the two engines disagree (max logit difference {difference:.1e})"
+    model.train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    labels = torch.from_numpy(y.astype(np.int64))
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss = nn.functional.cross_entropy(model(images), labels)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def time_block(step: Callable[[], None], steps: int) -> float:
+    """Seconds per step, over ``steps`` consecutive steps."""
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return (time.perf_counter() - start) / steps
+
+
+def compare(batch: int, rounds: int, steps: int, batch_norm: bool = True, seed: int = 0) -> dict[str, float]:
+    rng = np.random.default_rng(seed)
+    x = rng.random((batch, 28, 28), dtype=np.float32)
+    y = rng.integers(0, 10, size=batch)
+    net = small_resnet(batch_norm=batch_norm, seed=seed)
+    engines = {"torch": torch_step(net, x, y), "numpy": numpy_step(net, x, y)}  # PyTorch copies the weights first
+    for step in engines.values():  # warm up: allocations, thread pools, oneDNN kernels
+        time_block(step, 2)
+    seconds: dict[str, list[float]] = {"numpy": [], "torch": []}
+    for r in range(rounds):
+        for name in ("numpy", "torch") if r % 2 == 0 else ("torch", "numpy"):
+            seconds[name].append(time_block(engines[name], steps))
+    ratios = [a / b for a, b in zip(seconds["numpy"], seconds["torch"])]
+    return {
+        "numpy_ms": 1000 * statistics.median(seconds["numpy"]),
+        "torch_ms": 1000 * statistics.median(seconds["torch"]),
+        "numpy_ips": batch / statistics.median(seconds["numpy"]),
+        "torch_ips": batch / statistics.median(seconds["torch"]),
+        "ratio": statistics.median(ratios),
+        "ratio_min": min(ratios),
+        "ratio_max": max(ratios),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256])
+    parser.add_argument("--rounds", type=int, default=10, help="alternating block pairs per batch size")
+    parser.add_argument("--seconds", type=float, default=0.5, help="rough length of one timed block")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="PyTorch threads")
+    parser.add_argument("--no-batch-norm", dest="batch_norm", action="store_false", help="time the ablation")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    print(
+        f"NumPy {np.__version__}, PyTorch {torch.__version__} with {torch.get_num_threads()} threads, "
+        f"{os.cpu_count()} CPU cores; small_resnet(batch_norm={args.batch_norm})"
+    )
+    print(
+        f"{'batch':>5}  {'NumPy img/s':>11}  {'PyTorch img/s':>13}  {'NumPy ms':>8}  {'PyTorch ms':>10}  "
+        f"{'ratio (NumPy/PyTorch time)':>26}"
+    )
+    for batch in args.batch_sizes:
+        steps = max(1, round(args.seconds / (batch * 2e-3)))  # about 2 ms per image per step
+        r = compare(batch, args.rounds, steps, args.batch_norm)
+        print(
+            f"{batch:>5}  {r['numpy_ips']:>11.0f}  {r['torch_ips']:>13.0f}  {r['numpy_ms']:>8.1f}  "
+            f"{r['torch_ms']:>10.1f}  {r['ratio']:>8.2f}  (min {r['ratio_min']:.2f}, max {r['ratio_max']:.2f})",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
