@@ -540,7 +540,7 @@ def test_templates_are_pinned_to_this_release():
         job = workflow["jobs"]["grade"]
         assert job["env"]["CNNBOOK_RELEASE"] == tag, name
         text = (WORKFLOWS / name).read_text()
-        assert '"cnnbook @ git+https://github.com/cnnbook/cnnbook@$CNNBOOK_RELEASE"' in text
+        assert '"cnnbook[grade] @ git+https://github.com/cnnbook/cnnbook@$CNNBOOK_RELEASE"' in text
         assert not re.search(r"^\s*-?\s*uses:\s*classroom-resources/", text, re.M)  # Node 20 actions: comments only
         assert workflow["permissions"] == {"contents": "read"}
     student = _workflows()["homework-student.yml"]["jobs"]["grade"]["steps"]
