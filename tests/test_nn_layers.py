@@ -83,7 +83,16 @@ def test_conv2d_gradients(in_channels, kernel, stride, padding):
 
 @pytest.mark.parametrize(
     "size, stride, hw",
-    [(2, None, (6, 6)), (2, None, (7, 5)), (3, None, (6, 7)), (3, 2, (7, 7)), ((2, 3), (1, 2), (5, 7)), (2, 3, (8, 8))],
+    [
+        (2, None, (6, 6)),
+        (2, None, (7, 5)),
+        (3, None, (6, 7)),
+        (3, 2, (7, 7)),
+        ((2, 3), (1, 2), (5, 7)),
+        (2, 3, (8, 8)),
+        ((5, 4), None, (5, 4)),
+        ((9, 1), None, (9, 1)),
+    ],  # one window over the whole input: the global path
 )
 def test_maxpool_gradients(size, stride, hw):
     check_gradients(MaxPool2D(size, stride), distinct_values((2, *hw, 3)))
@@ -181,6 +190,11 @@ def test_maxpool_ties_send_the_gradient_to_the_first_maximum_only():
     np.testing.assert_array_equal(pool.forward(x)[0, :, :, 0], [[0, 0], [0, 1]])
     grad = pool.backward(np.full((1, 2, 2, 1), 5.0, dtype=np.float32))[0, :, :, 0]
     np.testing.assert_array_equal(grad, [[5, 0, 5, 0], [0, 0, 0, 0], [5, 0, 0, 5], [0, 0, 0, 0]])
+    whole = MaxPool2D(4)  # one window over the whole map (its own code path): the same rule
+    np.testing.assert_array_equal(whole.forward(np.zeros((1, 4, 4, 1), dtype=np.float32)), [[[[0]]]])
+    first = np.zeros((4, 4))
+    first[0, 0] = 5
+    np.testing.assert_array_equal(whole.backward(np.full((1, 1, 1, 1), 5.0, dtype=np.float32))[0, :, :, 0], first)
     overlapping = MaxPool2D(2, stride=1)  # the general (per-offset) code path follows the same rule
     overlapping.forward(np.zeros((1, 3, 3, 1), dtype=np.float32))
     np.testing.assert_array_equal(

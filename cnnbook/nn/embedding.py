@@ -42,7 +42,8 @@ class Embedding(Layer):
 
     def backward(self, grad_output: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
         """Rows used several times add their gradients; ids have no gradient (returns zeros if asked)."""
-        grad = np.zeros_like(self.params["weight"])
-        np.add.at(grad, self._ids.ravel(), grad_output.reshape(-1, self.dim))
-        self.grads["weight"] = grad
+        ids, upstream = self._ids.ravel(), grad_output.reshape(-1, self.dim)
+        # One bincount per vector entry: many times faster than np.add.at's scatter, and exact in float64.
+        columns = [np.bincount(ids, weights=upstream[:, j], minlength=self.vocabulary) for j in range(self.dim)]
+        self.grads["weight"] = np.stack(columns, axis=1).astype(self.params["weight"].dtype)
         return np.zeros(self._ids.shape, dtype=grad_output.dtype) if input_grad else None

@@ -78,12 +78,24 @@ class MaxPool2D(_Pool2D):
         self._pairwise = self.size == self.stride == (2, 2)
         if self._pairwise:
             return self._forward_pairwise(x)
+        self._global = self._out_hw == (1, 1) and self.size == x.shape[1:3]
+        if self._global:  # one window over everything (max over time in chapter 10): one argmax, no offset loop
+            flat = x.reshape(x.shape[0], -1, x.shape[3])
+            self._argmax = flat.argmax(axis=1)[:, np.newaxis, :]  # the first maximum in row-major order
+            return np.take_along_axis(flat, self._argmax, axis=1).reshape(x.shape[0], 1, 1, x.shape[3])
         self._input = x
         self._output = self._fold(x, windows, np.maximum)
         return self._output
 
     def _input_gradient(self, grad_output: np.ndarray) -> np.ndarray:
-        return self._backward_pairwise(grad_output) if self._pairwise else self._backward_by_offsets(grad_output)
+        if self._pairwise:
+            return self._backward_pairwise(grad_output)
+        if self._global:
+            n, h, w, c = self._input_shape
+            grad_input = np.zeros((n, h * w, c), dtype=grad_output.dtype)
+            np.put_along_axis(grad_input, self._argmax, grad_output.reshape(n, 1, c), axis=1)
+            return grad_input.reshape(self._input_shape)
+        return self._backward_by_offsets(grad_output)
 
     def _forward_pairwise(self, x: np.ndarray) -> np.ndarray:
         """2x2 windows as a knock-out: left against right in each row, then top row against bottom.
