@@ -8,7 +8,7 @@
     python3 tasks.py lab    open JupyterLab on the project, for working the exercises
 
 Needs only Python 3.10+. With CI set in the environment, `test` also installs PyTorch (the
-tests' oracle; a student's run stays light without it) and, on Debian as root, Chromium.
+tests' oracle; a student's run stays light without it) and, on Debian as root, Chromium and bubblewrap.
 """
 
 from __future__ import annotations
@@ -68,9 +68,12 @@ def book() -> None:
     print(f"\nThe book is at {ROOT / '_build' / 'html' / 'index.html'}")
 
 
-def ensure_ci_browser() -> None:
-    """In CI (as root on Debian), install Chromium and a CJK font for the browser test, if missing."""
-    if shutil.which("chromium") or not shutil.which("apt-get") or os.geteuid() != 0:
+def ensure_ci_packages() -> None:
+    """In CI (as root on Debian), install what the tests need beyond Python, if missing: Chromium and a CJK font
+    for the browser test, bubblewrap for the grader's sandbox."""
+    wanted = {"chromium": ["chromium", "fonts-wqy-zenhei"], "bwrap": ["bubblewrap"]}
+    missing = [package for command, packages in wanted.items() if not shutil.which(command) for package in packages]
+    if not missing or not shutil.which("apt-get") or os.geteuid() != 0:
         return
     run("apt-get", "update", "-qq")
     run(
@@ -79,8 +82,7 @@ def ensure_ci_browser() -> None:
         "-y",
         "-qq",
         "--no-install-recommends",
-        "chromium",
-        "fonts-wqy-zenhei",
+        *missing,
         env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"),
     )
 
@@ -89,7 +91,7 @@ def test() -> None:
     ci = bool(os.environ.get("CI"))
     ensure_venv(with_torch=ci)
     if ci:
-        ensure_ci_browser()
+        ensure_ci_packages()
     run(BIN / "ruff", "check", ".")  # the linter, then the formatter, as configured in pyproject.toml
     run(BIN / "ruff", "format", "--check", ".")
     run(PYTHON, "-m", "cnnbook.book.nbclean", "--check", "notebooks", "solutions", "exercises")

@@ -17,7 +17,9 @@ The reporter's action still runs on Node 20, so the student template does not us
 ``cnnbook grade --classroom FILE`` prints the two notices itself (each question is one runner, each of
 its tests a visible test), and appends to FILE (``$GITHUB_OUTPUT``) ``runners=q1,q2,...`` and one
 ``Q1_RESULTS=<base64>`` line per runner, so the official reporter can still be used with them.
-Points are the report's exact decimal scores (:func:`~cnnbook.homework.grade.split_points`).
+Points are the report's exact decimal scores (:func:`~cnnbook.homework.grade.split_points`). A written
+answer is a runner worth 0 points (the reporter leaves it out of both totals) whose one test says its points
+are pending: Classroom records the automatic points only.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import json
 import re
 from pathlib import Path
 
-from cnnbook.homework.grade import QuestionResult, Report, clean, exact_sum
+from cnnbook.homework.grade import QuestionResult, Report, clean, exact_sum, student_message
 from cnnbook.homework.report import append_report, assignment_name, number
 
 NOTICE_COMPLETE = "Autograding complete"
@@ -41,6 +43,8 @@ def _json_number(value: float) -> int | float:
 
 def runner_result(question: QuestionResult, error: str = "") -> dict:
     """One question as the reporter reads a runner: its tests, each passing or failing, with its points."""
+    if question.manual:
+        return _written_answer(question)
     status = "error" if error else "pass" if question.passed else "fail"
     return {
         "version": 1,
@@ -53,7 +57,7 @@ def runner_result(question: QuestionResult, error: str = "") -> dict:
                 "name": f"hidden test {number}" if test.hidden else test.name,
                 "status": "pass" if test.passed else "fail",
                 "score": _json_number(test.points),
-                "message": ("failed" if not test.passed else "") if test.hidden else clean(test.message or ""),
+                "message": clean(student_message(test)),
                 "test_code": "",
                 "filename": "",
                 "line_no": 0,
@@ -62,6 +66,21 @@ def runner_result(question: QuestionResult, error: str = "") -> dict:
             for number, test in enumerate(question.tests, 1)
         ],
     }
+
+
+def _written_answer(question: QuestionResult) -> dict:
+    """A written answer's runner: worth nothing here, not failed, its name saying what awaits the instructor."""
+    test = {
+        "name": f"written answer: {question.feedback}",
+        "status": "pass",
+        "score": 0,
+        "message": "",
+        "test_code": "",
+        "filename": "",
+        "line_no": 0,
+        "duration": 0,
+    }
+    return {"version": 1, "status": "pass", "max_score": 0, "tests": [test]}
 
 
 def runner_ids(reports: list[Report]) -> list[list[str]]:

@@ -2,6 +2,7 @@
 
     cnnbook grade SUBMISSION.ipynb [--source solutions/NN.ipynb] [--json report.json] [--junit report.xml]
     cnnbook grade submissions/ --source solutions/ --json reports/ --junit reports/ --csv scores.csv
+    cnnbook regrade reports/ --manual manual.csv --csv scores.csv       (written answers graded by hand)
     cnnbook grade exercises/ --source solutions/ --visible-only --classroom "$GITHUB_OUTPUT"   (GitHub Classroom)
     cnnbook grade SUBMISSION.ipynb --source SOLUTION.ipynb --gradescope results.json          (Gradescope)
     cnnbook gradescope-zip solutions/01-convolution-and-edges.ipynb --out autograder.zip
@@ -49,6 +50,15 @@ def main(argv: list[str] | None = None) -> int:
             "with --fail-below-max, 1 when a submission scored less than full marks.",
         )
     )
+    _regrade_parser(
+        commands.add_parser(
+            "regrade",
+            help="fill in the points of written answers graded by hand, and re-total the reports",
+            description="Read JSON reports of cnnbook grade, give each written answer (a manual question) the points "
+            "a CSV gives it, and write the reports again with their new totals. Nothing is written if a line of the "
+            "CSV is wrong (points outside 0 to the question's maximum, an unknown student or question).",
+        )
+    )
     exercises = commands.add_parser("exercises", help="generate exercises/ from solutions/ (--check: only verify)")
     exercises.add_argument("--check", action="store_true", help="only report stale or missing exercise notebooks")
     exercises.add_argument("--root", type=Path, help="the repository root")
@@ -68,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         return generate((["--check"] if args.check else []) + (["--root", str(args.root)] if args.root else []))
     if args.command == "gradescope-zip":
         return zip_command(args)
+    if args.command == "regrade":
+        return regrade_command(args)
     return grade_command(args)
 
 
@@ -87,6 +99,12 @@ def _grade_parser(parser: argparse.ArgumentParser) -> None:
         "--csv",
         type=Path,
         help="write one line per submission: student, assignment, submission, score, max_score, seconds, error",
+    )
+    parser.add_argument(
+        "--summary-csv",
+        type=Path,
+        help="write the class summary: per question, how many passed, failed and are pending, "
+        "and the most common failing test",
     )
     parser.add_argument(
         "--student",
@@ -141,6 +159,59 @@ def _grade_parser(parser: argparse.ArgumentParser) -> None:
         "--same-user", action="store_true", help="run the kernel as the grader's own user (no isolation)"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the totals")
+
+
+def _regrade_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("reports", nargs="+", type=Path, help="JSON reports of cnnbook grade, or folders of them")
+    parser.add_argument(
+        "--manual",
+        type=Path,
+        required=True,
+        help="a CSV with columns student (or submission; add assignment when a student has several reports), "
+        "question and points",
+    )
+    parser.add_argument("--csv", type=Path, help="write the scores, one line per report (as cnnbook grade --csv)")
+    parser.add_argument("--summary-csv", type=Path, help="write the class summary (as cnnbook grade --summary-csv)")
+    parser.add_argument("--markdown", type=Path, help="append a Markdown summary")
+
+
+def regrade_command(args: argparse.Namespace) -> int:
+    """Fill in written answers' points from ``--manual`` and write every report again, or nothing at all."""
+    from cnnbook.homework.report import (
+        append_report,
+        from_dict,
+        grade_by_hand,
+        to_csv,
+        to_dict,
+        to_markdown,
+        to_summary_csv,
+        totals,
+        write_report,
+    )
+
+    paths = sorted({p for given in args.reports for p in ([given] if given.is_file() else given.rglob("*.json"))})
+    try:
+        found = [(path, json.loads(path.read_text())) for path in paths]
+        reports = [from_dict(data) for _, data in found]
+        grade_by_hand([(r, data) for r, (_, data) in zip(reports, found)], args.manual.read_text())
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:  # not our reports: nothing is written
+        print(f"error: {error}", file=sys.stderr)
+        return GRADER_FAILED
+    for report, (path, data) in zip(reports, found):
+        fresh = to_dict(report)
+        data.update({key: fresh[key] for key in ("score", "max_score", "pending", "questions")})
+        write_report(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        print(f"{report.submission}: {totals(report)}")
+    rows = [
+        (report, data.get("student") or "", data.get("assignment") or "") for report, (_, data) in zip(reports, found)
+    ]
+    if args.csv:
+        write_report(args.csv, to_csv(rows))
+    if args.summary_csv:
+        write_report(args.summary_csv, to_summary_csv(reports))
+    if args.markdown:
+        append_report(args.markdown, to_markdown(reports))
+    return 0
 
 
 def find_submissions(paths: list[Path]) -> list[tuple[Path, Path]]:
@@ -283,7 +354,9 @@ def grade_command(args: argparse.Namespace) -> int:
         to_json,
         to_junit,
         to_markdown,
+        to_summary_csv,
         to_text,
+        totals,
         write_report,
     )
 
@@ -348,8 +421,7 @@ def grade_command(args: argparse.Namespace) -> int:
             status = GRADER_FAILED
             continue
         reports.append((report, name))
-        line = f"{report.submission}: {number(report.score)} / {number(report.max_score)}"
-        print(line if args.quiet else to_text(report), flush=True)
+        print(f"{report.submission}: {totals(report)}" if args.quiet else to_text(report), flush=True)
         write(report, name)
     # Written again once every kernel is dead: no submission's processes can have altered another's report.
     for report, name in reports:
@@ -357,8 +429,10 @@ def grade_command(args: argparse.Namespace) -> int:
     graded = [r for r, _ in reports]
     if args.csv:
         save(write_report, args.csv, to_csv([(r, students[name], assignment) for r, name in reports]))
+    if args.summary_csv:
+        save(write_report, args.summary_csv, to_summary_csv(graded, assignment))
     if args.markdown and reports:
-        save(append_report, args.markdown, to_markdown(graded))
+        save(append_report, args.markdown, to_markdown(graded, assignment))
     if args.classroom is not None and graded:
         save(classroom.append_outputs, args.classroom, graded)
         if classroom.totals(graded)[1]:  # the reporter says nothing when there are no points to give

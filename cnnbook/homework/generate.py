@@ -3,7 +3,8 @@
 ``python -m cnnbook.homework.generate`` writes them; ``--check`` only reports whether they are
 stale (the test suite runs it). For each question the student version gets a points line,
 stubs in place of solutions, the visible tests, and a ``check("q1")`` cell; hidden tests and
-the question markers are dropped.
+the question markers are dropped. A written answer (``manual: true``) gets its prompt in place of the
+example answer, in a cell with the id the grader reads, and no ``check`` cell.
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ from pathlib import Path
 import nbformat
 
 from cnnbook.homework.notebook import (
+    ANSWER_PROMPT,
+    BEGIN_ANSWER,
     BEGIN_QUESTION,
+    END_ANSWER,
     END_QUESTION,
     FormatError,
+    answer_id,
     first_line,
     parse_config,
     questions,
@@ -59,6 +64,28 @@ def stub(source: str, where: str = "cell") -> str:
     return "\n".join(out)
 
 
+def stub_answer(source: str, where: str = "cell") -> str:
+    """A markdown cell with each example answer (:data:`BEGIN_ANSWER` ... :data:`END_ANSWER`) replaced by the prompt."""
+    out: list[str] = []
+    inside = False
+    for line in source.splitlines():
+        marker = line.strip()
+        if marker not in (BEGIN_ANSWER, END_ANSWER) and (BEGIN_ANSWER in line or END_ANSWER in line):
+            raise FormatError(f"{where}: put {BEGIN_ANSWER} and {END_ANSWER} on lines of their own")
+        if marker in (BEGIN_ANSWER, END_ANSWER) and inside == (marker == BEGIN_ANSWER):
+            raise FormatError(f"{where}: unbalanced {marker}")
+        if marker == BEGIN_ANSWER:
+            inside = True
+        elif marker == END_ANSWER:
+            inside = False
+            out.append(ANSWER_PROMPT)
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise FormatError(f"{where}: {BEGIN_ANSWER} without {END_ANSWER}")
+    return "\n".join(out)
+
+
 def _cell(kind: str, source: str, cell_id: str):
     make = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
     cell = make(source)
@@ -68,7 +95,7 @@ def _cell(kind: str, source: str, cell_id: str):
 
 def make_exercise(solution, name: str):
     """The student notebook for a parsed solution notebook ``solution`` (file name ``name``)."""
-    points = {q.name: q.points for q in questions(solution, name)}
+    parsed = {q.name: q for q in questions(solution, name)}
     notice = (
         f"*Exercise notebook generated from `solutions/{name}` by `python -m cnnbook.homework.generate`. "
         "Fill in every `# YOUR CODE HERE`, then run the `check` cell under the question. "
@@ -80,10 +107,12 @@ def make_exercise(solution, name: str):
         line = first_line(cell)
         if cell.cell_type == "raw" and line == BEGIN_QUESTION:
             current = parse_config(cell.source).name
-            worth = f"{points[current]:g} point" + ("" if points[current] == 1 else "s")
+            points, manual = parsed[current].points, parsed[current].manual
+            worth = f"{points:g} point" + ("" if points == 1 else "s") + (", graded by hand" if manual else "")
             cells.append(_cell("markdown", f"**Question {current}** ({worth})", f"{current}-points"))
         elif cell.cell_type == "raw" and line == END_QUESTION:
-            cells.append(_cell("code", f'check("{current}")', f"{current}-check"))
+            if not parsed[current].manual:  # a written answer has nothing to check
+                cells.append(_cell("code", f'check("{current}")', f"{current}-check"))
             current = None
         elif test_kind(cell) == "hidden":
             continue
@@ -92,6 +121,10 @@ def make_exercise(solution, name: str):
             if copy.cell_type == "code":
                 copy.source = stub(copy.source, f"{name}, cell {index}")
                 copy.outputs, copy.execution_count = [], None
+            elif copy.cell_type == "markdown" and (BEGIN_ANSWER in copy.source or END_ANSWER in copy.source):
+                copy.source = stub_answer(copy.source, f"{name}, cell {index}")
+                if current is not None and parsed[current].manual:
+                    copy.id = answer_id(current)
             cells.append(copy)
     exercise = nbformat.v4.new_notebook(cells=cells, metadata=solution.metadata)
     exercise.nbformat_minor = solution.nbformat_minor

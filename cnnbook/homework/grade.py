@@ -8,6 +8,9 @@ source (:mod:`~cnnbook.homework.sandbox`); each test reaches the student's names
 ``student`` handle that brings back plain data only, and compares it here. Whatever the
 notebook does, :func:`grade` returns a :class:`Report` (a notebook that cannot be read scores
 zero, with the reason); it raises :class:`GraderError` only when the grader itself cannot run.
+
+A written answer (a ``manual: true`` question) is never scored here: its points stay *pending* until the
+instructor fills them in (:meth:`QuestionResult.grade_by_hand`), and the report keeps the student's text.
 """
 
 from __future__ import annotations
@@ -29,19 +32,31 @@ import numpy as np
 
 from cnnbook.homework.checks import Registry, assert_close, run_test, test
 from cnnbook.homework.kernel import KernelError, KernelTransport, Limits, NotebookSession, RunLog
-from cnnbook.homework.notebook import BEGIN_QUESTION, END_QUESTION, FormatError, Question, first_line, questions, read
-from cnnbook.homework.sandbox import Account, can_read, choose_account
+from cnnbook.homework.notebook import (
+    BEGIN_QUESTION,
+    END_QUESTION,
+    FormatError,
+    Question,
+    answer_id,
+    first_line,
+    questions,
+    read,
+)
+from cnnbook.homework.sandbox import Account, can_read, choose_account, reach_warnings
 from cnnbook.homework.student import Student
 
 # A notebook is refused unread above this size: a homework notebook with its outputs is rarely over a few MB,
 # and parsing one (JSON, then nbformat's copy) takes several times its size in memory.
 MAX_NOTEBOOK_BYTES = 20 << 20
 MAX_MESSAGE = 300
+MAX_ANSWER = 5000  # characters of a written answer kept in the report: a page of prose
+MAX_SHOWN_VALUE = 80  # characters of a value a failed ``assert`` shows
 # What must not reach a report as it is: control characters (C0, C1), line and paragraph separators,
 # bidirectional overrides (which make a name read as another), lone surrogates (no UTF-8 form), non-characters.
 _UNSAFE = r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
 _CONTROL = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|" + _UNSAFE)
 _UNSAFE_CHAR = re.compile(_UNSAFE)
+_UNSAFE_IN_TEXT = re.compile(r"(?![\n\t])" + _UNSAFE)  # a written answer keeps its lines
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _FILE_KINDS = {
     stat.S_IFDIR: "a directory",
@@ -77,6 +92,7 @@ class SourceQuestion:
     name: str
     points: float
     tests: list[SourceTest]
+    manual: bool = False  # a written answer, graded by hand
 
 
 @dataclass
@@ -103,25 +119,65 @@ class TestResult:
     message: str = ""
 
 
+def student_message(test: TestResult) -> str:
+    """What a student may see of a test's outcome: a hidden test's message can give its case or expected value
+    away, so it says only that it failed (the format around it says which question)."""
+    if test.passed:
+        return ""
+    return "failed" if test.hidden else test.message or "failed"
+
+
 @dataclass
 class QuestionResult:
-    """A question's score: its points shared among its tests in hundredths (:func:`split_points`)."""
+    """A question's score: its points shared among its tests in hundredths (:func:`split_points`).
+
+    A written answer (``manual``) has no tests: its score is ``pending`` until :meth:`grade_by_hand`.
+    """
 
     name: str
     score: float
     max_score: float
     tests: list[TestResult]
+    manual: bool = False
+    pending: bool = False
+    answer: str = ""  # a written answer's text, for the instructor
 
     @property
     def passed(self) -> bool:
+        if self.manual:
+            return not self.pending and self.score == self.max_score
         return all(t.passed for t in self.tests)
 
     @property
     def message(self) -> str:
+        """One line for the instructor: which test failed first, and why."""
+        return self._summary(student=False)
+
+    @property
+    def feedback(self) -> str:
+        """One line for the student: a visible test's failure first, never a hidden test's message."""
+        return self._summary(student=True)
+
+    def _summary(self, student: bool) -> str:
+        if self.manual:
+            return f"{number(self.max_score)} points pending: graded by hand" if self.pending else "graded by hand"
         failed = [t for t in self.tests if not t.passed]
         if not failed:
             return f"all {len(self.tests)} tests passed"
-        return f"{len(failed)} of {len(self.tests)} tests failed; {failed[0].name}: {failed[0].message}"
+        if student:
+            failed.sort(key=lambda t: t.hidden)  # stable: the first visible failure, else the first hidden one
+            why = f"{failed[0].name}: {student_message(failed[0])}" if not failed[0].hidden else "a hidden test failed"
+        else:
+            why = f"{failed[0].name}: {failed[0].message}"
+        return f"{len(failed)} of {len(self.tests)} tests failed; {why}"
+
+    def grade_by_hand(self, points: float) -> None:
+        """Give a written answer its points; ValueError says why not (not a written answer, out of range)."""
+        if not self.manual:
+            raise ValueError(f"{self.name} is not graded by hand: its points come from its tests")
+        if not 0 <= points <= self.max_score:
+            raise ValueError(f"{self.name}: {number(points)} points is not between 0 and {number(self.max_score)}")
+        self.score, self.pending = float(points), False
 
 
 @dataclass
@@ -141,11 +197,23 @@ class Report:
 
     @property
     def score(self) -> float:
-        return exact_sum(q.score for q in self.questions)
+        """Points earned, leaving out written answers not yet graded by hand."""
+        return exact_sum(q.score for q in self.questions if not q.pending)
 
     @property
     def max_score(self) -> float:
-        return exact_sum(q.max_score for q in self.questions)
+        """Points possible, leaving out written answers not yet graded by hand."""
+        return exact_sum(q.max_score for q in self.questions if not q.pending)
+
+    @property
+    def pending(self) -> float:
+        """Points of written answers still to be graded by hand."""
+        return exact_sum(q.max_score for q in self.questions if q.pending)
+
+    @property
+    def manual(self) -> bool:
+        """Whether the assignment has written answers (graded or not)."""
+        return any(q.manual for q in self.questions)
 
 
 def split_points(points: float, count: int) -> list[float]:
@@ -165,6 +233,12 @@ def split_points(points: float, count: int) -> list[float]:
 def exact_sum(values: Iterable[float]) -> float:
     """The sum of scores as decimals (each one as printed), as a float: ``0.67 + 0.67 + 0.66`` is ``2.0``."""
     return float(sum((Decimal(repr(float(v))) for v in values), Decimal(0)))
+
+
+def number(value: float) -> str:
+    """A score as every report prints it: ``8``, ``0.67`` (the shortest repr, no trailing ``.0``)."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def clean(text: object, limit: int = MAX_MESSAGE) -> str:
@@ -196,7 +270,13 @@ def load_tests(source: Path, visible_only: bool = False) -> SourceTests:
         parsed = questions(nb, str(source))
     except FormatError as error:
         raise GraderError(str(error)) from error
-    namespace: dict = {"__name__": "cnnbook_grader_tests", "np": np, "test": test, "assert_close": assert_close}
+    namespace: dict = {
+        "__name__": "cnnbook_grader_tests",
+        "np": np,
+        "test": test,
+        "assert_close": assert_close,
+        _EXPLAIN: explain,
+    }
     registry = Registry()
     try:
         with registry.collecting():
@@ -214,6 +294,8 @@ def _load_question(
     question: Question, source: Path, namespace: dict, registry: Registry, visible_only: bool
 ) -> SourceQuestion:
     """Run one question's test cells in order; a test redefined by a later cell takes that cell's visibility."""
+    if question.manual:
+        return SourceQuestion(question.name, question.points, [], manual=True)
     tests: list[SourceTest] = []
     for number, cell in enumerate(question.tests):
         before = dict(registry.tests.get(question.name, {}))
@@ -230,7 +312,43 @@ def _load_question(
 def _run(code: str, name: str, namespace: dict) -> None:
     """Execute the instructor's cell; linecache lets a failed bare ``assert`` show its line in the report."""
     linecache.cache[name] = (len(code), None, code.splitlines(True), name)
-    exec(compile(code, name, "exec"), namespace)  # noqa: S102 -- the instructor's own code
+    tree = ast.fix_missing_locations(_ExplainAsserts().visit(ast.parse(code, name)))
+    exec(compile(tree, name, "exec"), namespace)  # noqa: S102 -- the instructor's own code
+
+
+_EXPLAIN = "_cnnbook_explain"
+_OPERATORS = {ast.Eq: "", ast.NotEq: "!= ", ast.Lt: "< ", ast.LtE: "<= ", ast.Gt: "> ", ast.GtE: ">= "}
+_OPERATORS |= {ast.Is: "is ", ast.IsNot: "is not ", ast.In: "in ", ast.NotIn: "not in "}
+
+
+class _ExplainAsserts(ast.NodeTransformer):
+    """``assert student.f(2) == 5`` with no message fails saying what came back, as pytest's assert does:
+    both sides are computed once, into names, and the message shows them (:func:`explain`)."""
+
+    def visit_Assert(self, node: ast.Assert) -> ast.AST | list[ast.stmt]:
+        test = node.test
+        if node.msg is not None or not isinstance(test, ast.Compare) or len(test.ops) != 1:
+            return node
+        names = [ast.Name("_cnnbook_got", ast.Load()), ast.Name("_cnnbook_expected", ast.Load())]
+        stores = [ast.Name(n.id, ast.Store()) for n in names]
+        compute = ast.Assign([ast.Tuple(stores, ast.Store())], ast.Tuple([test.left, test.comparators[0]], ast.Load()))
+        message = ast.Call(
+            ast.Name(_EXPLAIN, ast.Load()),
+            [ast.Constant(ast.unparse(test)), ast.Constant(_OPERATORS.get(type(test.ops[0]), "")), *names],
+            [],
+        )
+        check = ast.Assert(ast.Compare(names[0], test.ops, [names[1]]), message)
+        return [ast.copy_location(compute, node), ast.copy_location(check, node)]
+
+
+def explain(source: str, operator: str, got: object, expected: object) -> str:
+    """The message of a failed comparison: the case (its source), what came back, what was expected."""
+    return f"{source}: got {_brief(got)}, expected {operator}{_brief(expected)}"
+
+
+def _brief(value: object) -> str:
+    text = " ".join(repr(value).split())
+    return text if len(text) <= MAX_SHOWN_VALUE else text[: MAX_SHOWN_VALUE - 3] + "..."
 
 
 def _import_cells(nb) -> list[str]:
@@ -252,6 +370,45 @@ def _import_cells(nb) -> list[str]:
 
 def read_submission(path: Path) -> list[tuple[int, str]]:
     """The code cells of a submitted notebook as ``(position, source)``; SubmissionError says why not."""
+    return code_cells(read_cells(path))
+
+
+def code_cells(cells: list) -> list[tuple[int, str]]:
+    """``(position, source)`` of every code cell with code in it."""
+    code = []
+    for position, cell in enumerate(cells):
+        source = _source(cell)
+        if isinstance(cell, dict) and cell.get("cell_type") == "code" and source.strip():
+            # JSON can escape a lone surrogate ("\\ud800"), which has no UTF-8 form to send to the kernel
+            code.append((position, _SURROGATE.sub("\ufffd", source)))
+    return code
+
+
+def written_answers(cells: list, ids: set[str]) -> dict[str, str]:
+    """The text of the first cell with each of these ids, the written answers' (:func:`~.notebook.answer_id`).
+
+    Only the text is read, whatever the cell's type or metadata says: nothing in the notebook can mark an
+    answer graded. It keeps its lines, less control characters, capped at :data:`MAX_ANSWER` characters.
+    """
+    answers: dict[str, str] = {}
+    for cell in cells:
+        cell_id = cell.get("id") if isinstance(cell, dict) else None
+        if isinstance(cell_id, str) and cell_id in ids and cell_id not in answers:  # an id may be any JSON
+            text = _UNSAFE_IN_TEXT.sub(" ", _source(cell).replace("\r\n", "\n").strip())
+            answers[cell_id] = text if len(text) <= MAX_ANSWER else text[: MAX_ANSWER - 3] + "..."
+    return answers
+
+
+def _source(cell: object) -> str:
+    """A cell's source as one string ("" for a cell without one); a list of lines is joined."""
+    source = cell.get("source") if isinstance(cell, dict) else None
+    if isinstance(source, list):
+        source = "".join(s for s in source if isinstance(s, str))
+    return source if isinstance(source, str) else ""
+
+
+def read_cells(path: Path) -> list:
+    """The cells of a submitted notebook, as nbformat reads them; SubmissionError says why not."""
     raw = _read_notebook_file(path)
     try:
         data = json.loads(raw.decode("utf-8-sig"))
@@ -261,18 +418,9 @@ def read_submission(path: Path) -> list[tuple[int, str]]:
         raise SubmissionError("it is JSON but not a Jupyter notebook (no list of cells)")
     try:
         nb = nbformat.reads(json.dumps(data), as_version=4)
-        cells = list(nb.cells)
+        return list(nb.cells)
     except Exception as error:  # noqa: BLE001 -- nbformat raises many types for odd files
         raise SubmissionError(f"it is not a notebook nbformat can read ({clean(error, 120)})") from error
-    code = []
-    for position, cell in enumerate(cells):
-        source = cell.get("source") if isinstance(cell, dict) else None
-        if isinstance(source, list):
-            source = "".join(s for s in source if isinstance(s, str))
-        if isinstance(cell, dict) and cell.get("cell_type") == "code" and isinstance(source, str) and source.strip():
-            # JSON can escape a lone surrogate ("\\ud800"), which has no UTF-8 form to send to the kernel
-            code.append((position, _SURROGATE.sub("\ufffd", source)))
-    return code
 
 
 def _read_notebook_file(path: Path) -> bytes:
@@ -322,12 +470,14 @@ def grade(
     tests = load_tests(source, visible_only) if tests is None else tests
     report = Report(shown(submission), shown(source), [], 0.0)
     try:
-        cells = read_submission(submission)
+        notebook = read_cells(submission)
     except SubmissionError as error:
         report.error = f"{shown(submission.name)}: {error}"
-        report.questions = [_score(q, None, report.error) for q in tests.questions]
+        report.questions = [_score(q, None, {}, report.error) for q in tests.questions]
         report.seconds = round(time.monotonic() - started, 3)
         return report
+    cells = code_cells(notebook)
+    answers = written_answers(notebook, {answer_id(q.name) for q in tests.questions if q.manual})
     account = choose_account(user, isolate)
     report.kernel_user, report.isolated = account.describe(), account.isolated
     report.warnings = _isolation_warnings(account, source)
@@ -336,7 +486,7 @@ def grade(
         with NotebookSession(cells, account, limits, submission) as session:
             session.run()
             student = Student(KernelTransport(session))
-            report.questions = [_score(q, student) for q in tests.questions]
+            report.questions = [_score(q, student, answers) for q in tests.questions]
             report.run = session.log
     except KernelError as error:
         raise GraderError(str(error)) from error
@@ -344,7 +494,13 @@ def grade(
     return report
 
 
-def _score(question: SourceQuestion, student: Student | None, reason: str = "") -> QuestionResult:
+def _score(
+    question: SourceQuestion, student: Student | None, answers: dict[str, str], reason: str = ""
+) -> QuestionResult:
+    """Run a question's tests; a written answer is only read, and left pending."""
+    if question.manual:
+        answer = answers.get(answer_id(question.name), "")
+        return QuestionResult(question.name, 0.0, question.points, [], manual=True, pending=True, answer=answer)
     results = []
     for source_test, share in zip(question.tests, split_points(question.points, len(question.tests))):
         if student is None:
@@ -366,14 +522,10 @@ def _score(question: SourceQuestion, student: Student | None, reason: str = "") 
 
 def _isolation_warnings(account: Account, source: Path) -> list[str]:
     """Say plainly what the student's code could reach."""
-    if not account.isolated:
-        return [
-            f"not isolated: the notebook ran as {account.describe()}, so it could read the source notebook "
-            "(hidden tests, solutions) and the grader's files; run the grader as root to isolate it"
-        ]
-    if can_read(account, source):
-        return [
+    warnings = reach_warnings(account)
+    if (account.isolated or account.confined) and can_read(account, source):
+        warnings.append(
             f"the source notebook {source} is readable by the kernel's user: its hidden tests and solutions "
             "are not secret (keep it in a folder only root can read: chmod 700)"
-        ]
-    return []
+        )
+    return warnings

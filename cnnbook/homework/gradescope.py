@@ -5,8 +5,11 @@ The format is Gradescope's autograder specification
 overrides the sum of the tests: it is that sum, exactly), ``execution_time`` in seconds, an ``output``,
 and ``tests``, each with ``name``, ``number``, ``score``, ``max_score``, ``status``, ``output``,
 ``tags`` and ``visibility``. Hidden tests are ``after_published``: students see them, and so their
-total, only once the instructor publishes the grades. A question's points are split in hundredths
-(:func:`~cnnbook.homework.grade.split_points`), so the tests add up to the total to the last digit.
+total, only once the instructor publishes the grades; a hidden test's output says only that it failed, and the
+``output`` above the tests is the student's view of the report (no hidden test's message). A question's points
+are split in hundredths (:func:`~cnnbook.homework.grade.split_points`), so the tests add up to the total to the
+last digit. A written answer is one case with no score (Gradescope shows it as neither passed nor failed)
+saying its points are pending: grade it by hand in Gradescope.
 
 The autograder zip holds, at its root, ``setup.sh`` (run once when Gradescope builds the image: it
 installs cnnbook into a virtual environment from the wheels in the zip, with ``pip install --no-index``,
@@ -27,7 +30,7 @@ import zipfile
 from pathlib import Path
 
 from cnnbook import __version__
-from cnnbook.homework.grade import Report, clean
+from cnnbook.homework.grade import Report, clean, student_message
 from cnnbook.homework.report import assignment_name, to_text
 
 REPOSITORY = "https://github.com/cnnbook/cnnbook"
@@ -53,6 +56,9 @@ def to_results(report: Report, student: str = "", assignment: str = "") -> dict:
             }
         )
     for number, question in enumerate(report.questions, 1):
+        if question.manual:
+            case = {"name": f"{question.name}: written answer", "number": f"{number}.1", "output": question.feedback}
+            tests.append({**case, "tags": [question.name], "visibility": "visible"})
         for position, test in enumerate(question.tests, 1):
             tests.append(
                 {
@@ -61,7 +67,7 @@ def to_results(report: Report, student: str = "", assignment: str = "") -> dict:
                     "score": test.points,
                     "max_score": test.max_points,
                     "status": "passed" if test.passed else "failed",
-                    "output": "passed" if test.passed else clean(test.message or "failed"),
+                    "output": "passed" if test.passed else clean(student_message(test)),
                     "tags": [question.name],
                     "visibility": "after_published" if test.hidden else "visible",
                 }
@@ -69,7 +75,7 @@ def to_results(report: Report, student: str = "", assignment: str = "") -> dict:
     return {
         "score": report.score,
         "execution_time": max(0, round(report.seconds)),
-        "output": to_text(report),
+        "output": to_text(report, student=True),
         "output_format": "text",
         "test_output_format": "text",
         "visibility": "visible",
@@ -95,7 +101,7 @@ SOURCE="${{AUTOGRADER_ROOT:-/autograder}}/source"
 VENV="${{CNNBOOK_VENV:-/opt/cnnbook}}"
 python3 -m venv --without-pip "$VENV"   # no ensurepip needed: pip runs from its wheel below
 pip_wheel=$(ls "$SOURCE"/wheels/pip-*.whl | head -n 1)
-"$VENV/bin/python" "$pip_wheel/pip" install --quiet --no-index --find-links "$SOURCE/wheels" pip cnnbook
+"$VENV/bin/python" "$pip_wheel/pip" install --quiet --no-index --find-links "$SOURCE/wheels" pip "cnnbook[grade]"
 "$VENV/bin/cnnbook" --version
 # Only root may read the solution (its hidden tests): each student's kernel runs as a throw-away user.
 chmod 700 "$SOURCE/solution"
@@ -170,7 +176,8 @@ def download_wheels(folder: Path, requirement: str, python_version: str, platfor
         shutil.copy(wheels[0], folder)
         target = ["--only-binary=:all:", "--python-version", python_version]
         target += [option for tag in platforms(platform) for option in ("--platform", tag)]
-        subprocess.run([*pip, "download", "--quiet", *target, "--dest", str(folder), str(wheels[0]), "pip"], check=True)
+        grader = f"{wheels[0]}[grade]"  # the grader's extra: nbclient, nbformat, ipykernel, pyyaml
+        subprocess.run([*pip, "download", "--quiet", *target, "--dest", str(folder), grader, "pip"], check=True)
 
 
 def build_zip(

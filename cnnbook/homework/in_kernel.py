@@ -31,7 +31,10 @@ pickle.
 from __future__ import annotations
 
 import base64
+import builtins
 import json
+import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -53,6 +56,22 @@ class Unsupported:
 
     def __repr__(self) -> str:
         return f"<{self.description}>"
+
+
+class Function:
+    """A function the tests hand to the student's code, as the source of an expression over ``np`` and ``math``.
+
+    A test's own function cannot cross the wire, and one the notebook defines is the student's to
+    rewrite, so the function travels as text: ``Function("lambda a: float(np.sum(a ** 2))")``. It
+    becomes a function only where the student's code runs (:func:`run_request`); the grader's
+    :func:`decode` never compiles it.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def __repr__(self) -> str:
+        return self.source
 
 
 def encode(value: Any, depth: int = 0) -> Any:
@@ -79,13 +98,19 @@ def encode(value: Any, depth: int = 0) -> Any:
         }
     if isinstance(value, np.generic) and kind.__module__ == "numpy" and value.dtype.kind in "biuf":
         return encode(value.item(), depth)
+    if kind is Function and type(value.source) is str:
+        return {"function": value.source}
     if callable(value):
         return {"callable": getattr(value, "__name__", kind.__name__)}
     return {"unsupported": f"a {kind.__module__}.{kind.__qualname__} object, which the tests cannot compare"}
 
 
-def decode(data: Any) -> Any:
-    """Rebuild plain Python and NumPy values from :func:`encode`'s output (trusting nothing in it)."""
+def decode(data: Any, function: Callable[[str], Any] | None = None) -> Any:
+    """Rebuild plain Python and NumPy values from :func:`encode`'s output (trusting nothing in it).
+
+    A :class:`Function` comes back as ``function(source)`` where the student's code runs, and as
+    :class:`Unsupported` everywhere else (the grader never passes ``function``).
+    """
     if type(data) in (bool, int, str, type(None)):
         return data
     if type(data) is not dict or len(data) != 1:
@@ -97,11 +122,11 @@ def decode(data: Any) -> Any:
         except ValueError:
             return Unsupported("a malformed float")
     if tag in ("list", "tuple") and type(body) is list:
-        items = [decode(item) for item in body]
+        items = [decode(item, function) for item in body]
         return items if tag == "list" else tuple(items)
     if tag == "dict" and type(body) is list and all(type(p) is list and len(p) == 2 for p in body):
         try:
-            return {decode(k): decode(v) for k, v in body}
+            return {decode(k): decode(v, function) for k, v in body}
         except TypeError:
             return Unsupported("a dict with unhashable keys")
     if tag == "ndarray" and type(body) is dict:
@@ -115,6 +140,8 @@ def decode(data: Any) -> Any:
             return Unsupported("a malformed array")
     if tag == "callable":
         return Unsupported(f"the function {body}")
+    if tag == "function" and type(body) is str:
+        return Unsupported(f"the function {body}") if function is None else function(body)
     if tag == "unsupported":
         return Unsupported(str(body))
     return Unsupported(f"data tagged {tag!r}")
@@ -131,13 +158,19 @@ def run_request(namespace: dict, name: str, call: tuple[Any, Any] | None = None)
     try:
         value = namespace[name]
         if call is not None:
-            args, kwargs = decode(call[0]), decode(call[1])
+            args, kwargs = decode(call[0], _function), decode(call[1], _function)
             value = value(*args, **kwargs)
         return {"value": encode(value)}
     except NotImplementedError:
         return {"error": "NotImplementedError: not answered yet"}
     except BaseException as error:  # noqa: BLE001 -- the student's code may raise anything, even SystemExit
         return {"error": f"{type(error).__name__}: {error}"[:500]}
+
+
+def _function(source: str) -> Any:
+    """A :class:`Function` of the tests, made here, where the student's code runs: it sees NumPy, math and builtins."""
+    scope = {"np": np, "math": math, "__builtins__": builtins}
+    return eval(compile(source, "<a function of the tests>", "eval"), scope)  # noqa: S307 -- the instructor's code
 
 
 class LocalTransport:

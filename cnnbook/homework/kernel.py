@@ -78,7 +78,14 @@ class Kernel:
 
         self.workdir = workdir
         connection = workdir / ".kernel.json"
-        write_connection_file(str(connection), ip="127.0.0.1", key=os.urandom(32).hex().encode())
+        # unix sockets in its folder: they reach into its network namespace, where 127.0.0.1 is its own
+        ipc = os.name == "posix"
+        write_connection_file(
+            str(connection),
+            ip=str(workdir / "kernel") if ipc else "127.0.0.1",
+            transport="ipc" if ipc else "tcp",
+            key=os.urandom(32).hex().encode(),
+        )
         if account.isolated:
             os.chown(connection, account.uid, account.gid)
         safe_path = ["-P"] if sys.version_info >= (3, 11) else []  # not the cwd first on sys.path
@@ -86,13 +93,15 @@ class Kernel:
             self.process = sandbox.launch(
                 account,
                 [sys.executable, *safe_path, "-m", "ipykernel_launcher", "-f", str(connection)],
+                workdir,
                 cwd=workdir,
-                env=kernel_env(workdir),
+                env=kernel_env(workdir, account.confined),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
             )
         except OSError as error:
             raise KernelError(f"the kernel could not be launched: {error}") from error
+        self.pid = self.process.pid  # the kernel's own, once known (in bwrap it is not the process launched)
         self.output = _Tail(self.process.stdout)  # what the process writes to its fd 1 and 2, kept short
         self.client = BlockingKernelClient(connection_file=str(connection))
         self.client.load_connection_file()
@@ -101,6 +110,8 @@ class Kernel:
         if reply.status != "ok":
             self.close()
             raise KernelError(f"the kernel did not start ({reply.status}): {self.output.text() or 'no output'}")
+        if account.confined:
+            self.pid = sandbox.command_pid(self.process.pid)
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -140,7 +151,7 @@ class Kernel:
     def interrupt(self) -> None:
         """Send SIGINT, as Jupyter's interrupt button does (it becomes KeyboardInterrupt)."""
         if self.alive():
-            os.kill(self.process.pid, signal.SIGINT)
+            os.kill(self.pid, signal.SIGINT)
 
     def close(self) -> None:
         """Stop the client and kill the kernel process (its other processes are the Reaper's job)."""
@@ -175,7 +186,7 @@ class _Tail:
         return b"".join(self.chunks)[-2000:].decode(errors="replace").strip()
 
 
-def kernel_env(workdir: Path) -> dict[str, str]:
+def kernel_env(workdir: Path, confined: bool = False) -> dict[str, str]:
     """A minimal environment: home and every Jupyter/IPython/matplotlib folder inside ``workdir``."""
     env = {k: v for k, v in os.environ.items() if k in PASSED_ENV or k.startswith("CNNBOOK_")}
     home = str(workdir)
@@ -194,6 +205,8 @@ def kernel_env(workdir: Path) -> dict[str, str]:
         PYTHONDONTWRITEBYTECODE="1",
         JPY_PARENT_PID=str(os.getpid()),
     )
+    if confined:  # its parent is bwrap's init, pid 1 there, which ipykernel would take for an orphaning
+        del env["JPY_PARENT_PID"]
     env.setdefault("PATH", os.defpath)
     return env
 

@@ -15,6 +15,10 @@ A question is a run of cells between two raw cells::
   with a stub.
 * A test cell starts with ``# TESTS`` (visible: students get it) or ``# HIDDEN TESTS`` (only the
   grader has it) and defines functions decorated with ``@test("q1")``.
+* A written answer, graded by hand, is a question with ``manual: true`` in its YAML (as in otter-grader).
+  It holds markdown only, and exactly one answer cell: a markdown cell whose example answer lies between
+  ``<!-- BEGIN SOLUTION -->`` and ``<!-- END SOLUTION -->``. The student version replaces the example with
+  :data:`ANSWER_PROMPT` and gives that cell the id :func:`answer_id`, where the grader reads the answer.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ BEGIN_QUESTION = "# BEGIN QUESTION"
 END_QUESTION = "# END QUESTION"
 VISIBLE_TESTS = "# TESTS"
 HIDDEN_TESTS = "# HIDDEN TESTS"
+BEGIN_ANSWER, END_ANSWER = "<!-- BEGIN SOLUTION -->", "<!-- END SOLUTION -->"  # in markdown, as otter-assign's
+ANSWER_PROMPT = "_Type your answer here._"
 _NAME = re.compile(r"^q[0-9a-z_]*$")
 
 
@@ -52,6 +58,8 @@ class Question:
     name: str
     points: float
     tests: list[TestCell] = field(default_factory=list)
+    manual: bool = False  # a written answer, graded by hand: no tests
+    answers: int = 0  # its answer cells (one is required)
 
 
 def first_line(cell) -> str:
@@ -64,6 +72,16 @@ def test_kind(cell) -> str | None:
     if cell.cell_type != "code":
         return None
     return {VISIBLE_TESTS: "visible", HIDDEN_TESTS: "hidden"}.get(first_line(cell))
+
+
+def answer_id(question: str) -> str:
+    """The id of a written answer's cell in the student's notebook (the generator sets it, the grader reads it)."""
+    return f"{question}-answer"
+
+
+def is_answer_cell(cell) -> bool:
+    """A markdown cell holding an example answer between :data:`BEGIN_ANSWER` and :data:`END_ANSWER`."""
+    return cell.cell_type == "markdown" and any(line.strip() == BEGIN_ANSWER for line in cell.source.splitlines())
 
 
 def read(path: str | Path):
@@ -90,10 +108,22 @@ def questions(nb, where: str = "notebook") -> list[Question]:
         elif cell.cell_type == "raw" and line == END_QUESTION:
             if current is None:
                 raise FormatError(f"{here}: END QUESTION without BEGIN QUESTION")
-            if not current.tests:
+            if current.manual and current.answers != 1:
+                raise FormatError(
+                    f"{here}: question {current.name!r} (manual) needs one answer cell, a markdown "
+                    f"cell with {BEGIN_ANSWER} ... {END_ANSWER}; it has {current.answers}"
+                )
+            if not current.manual and not current.tests:
                 raise FormatError(f"{here}: question {current.name!r} has no test cells")
             found.append(current)
             current = None
+        elif current is not None and current.manual and cell.cell_type == "code":
+            raise FormatError(
+                f"{here}: question {current.name!r} is graded by hand (manual: true): "
+                "it holds a written answer, not code or test cells"
+            )
+        elif current is not None and is_answer_cell(cell):
+            current.answers += 1
         elif (kind := test_kind(cell)) is not None:
             if current is None:
                 raise FormatError(f"{here}: a test cell outside any question")
@@ -106,7 +136,7 @@ def questions(nb, where: str = "notebook") -> list[Question]:
 
 
 def parse_config(source: str, here: str = "notebook") -> Question:
-    """The question a BEGIN QUESTION cell declares (its YAML: ``name`` and ``points``)."""
+    """The question a BEGIN QUESTION cell declares (its YAML: ``name``, ``points`` and optional ``manual``)."""
     try:
         config = yaml.safe_load(source.split("\n", 1)[1] if "\n" in source else "") or {}
     except yaml.YAMLError as error:
@@ -116,4 +146,7 @@ def parse_config(source: str, here: str = "notebook") -> Question:
         raise FormatError(f"{here}: 'name' must look like q1 or q2a, got {name!r}")
     if not isinstance(points, (int, float)) or points <= 0:
         raise FormatError(f"{here}: 'points' must be a positive number, got {points!r}")
-    return Question(name, float(points))
+    manual = config.get("manual", False)
+    if not isinstance(manual, bool):
+        raise FormatError(f"{here}: 'manual' must be true or false, got {manual!r}")
+    return Question(name, float(points), manual=manual)

@@ -7,6 +7,10 @@ shortest decimal that reads back as the same float), so the totals of all of the
 Report files are written atomically by :func:`cnnbook.files.atomic_open` (a temporary file in the
 same folder, then a rename), so a reader never sees half a report, and a file that stood at the
 path before, or a symbolic link planted there, is replaced rather than written through.
+
+A written answer not yet graded by hand is *pending* everywhere: left out of the score and the maximum
+(``7 / 8 automatic points, 2 pending``), never shown as 0 or as earned. When several submissions are
+graded, the Markdown starts with a class summary (:func:`class_summary`), which :func:`to_summary_csv` also writes.
 """
 
 from __future__ import annotations
@@ -18,12 +22,26 @@ import json
 import os
 import re
 import xml.etree.ElementTree as ET
+from collections import Counter
+from copy import copy
+from dataclasses import dataclass
 from pathlib import Path
 
 from cnnbook.files import atomic_open
-from cnnbook.homework.grade import Report, clean
+from cnnbook.homework.grade import QuestionResult, Report, TestResult, clean, number
 
 CSV_COLUMNS = ("student", "assignment", "submission", "score", "max_score", "seconds", "error")
+PENDING_COLUMN = "pending"  # after max_score, when an assignment has written answers
+SUMMARY_COLUMNS = (
+    "assignment",
+    "question",
+    "submissions",
+    "passed",
+    "failed",
+    "pending",
+    "most_common_failure",
+    "failures",
+)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may read as a formula (OWASP)
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")  # what XML 1.0 cannot hold
 _MARKDOWN = re.compile(r"([\\`*_\[\]|~])")  # Markdown's emphasis, code, links and table cells
@@ -31,10 +49,16 @@ _MARKDOWN = re.compile(r"([\\`*_\[\]|~])")  # Markdown's emphasis, code, links a
 MAX_LISTED_CELLS = 20
 
 
-def number(value: float) -> str:
-    """A score as JavaScript prints it: ``8``, ``0.67``, ``1.5`` (Python's shortest repr, no trailing ``.0``)."""
-    text = repr(float(value))
-    return text[:-2] if text.endswith(".0") else text
+def totals(report: Report) -> str:
+    """``8 / 10 points``, or ``7 / 8 automatic points, 2 pending`` while written answers await grading by hand."""
+    if report.pending:
+        return f"{number(report.score)} / {number(report.max_score)} automatic points, {number(report.pending)} pending"
+    return f"{number(report.score)} / {number(report.max_score)} points"
+
+
+def _points(question: QuestionResult) -> str:
+    """A question's points in a table: ``1.5 / 3``, or ``pending / 2``."""
+    return f"{'pending' if question.pending else number(question.score)} / {number(question.max_score)}"
 
 
 def assignment_name(report: Report) -> str:
@@ -56,6 +80,7 @@ def to_dict(report: Report, student: str = "", assignment: str = "") -> dict:
         "source": report.source,
         "score": report.score,
         "max_score": report.max_score,
+        "pending": report.pending,
         "seconds": report.seconds,
         "error": report.error or None,
         "warnings": report.warnings,
@@ -77,28 +102,75 @@ def to_dict(report: Report, student: str = "", assignment: str = "") -> dict:
                 "not_run": len(run.not_run),
             },
         },
-        "questions": [
+        "questions": [_question_dict(q) for q in report.questions],
+    }
+
+
+def _question_dict(q: QuestionResult) -> dict:
+    """A question in the JSON report; a written answer has ``score`` null while pending, and its text."""
+    data = {
+        "name": q.name,
+        "score": None if q.pending else q.score,
+        "max_score": q.max_score,
+        "passed": q.passed,
+        "manual": q.manual,
+        "pending": q.pending,
+        "message": clean(q.message),
+        "tests": [
             {
-                "name": q.name,
-                "score": q.score,
-                "max_score": q.max_score,
-                "passed": q.passed,
-                "message": clean(q.message),
-                "tests": [
-                    {
-                        "name": t.name,
-                        "hidden": t.hidden,
-                        "passed": t.passed,
-                        "score": t.points,
-                        "max_score": t.max_points,
-                        "message": clean(t.message),
-                    }
-                    for t in q.tests
-                ],
+                "name": t.name,
+                "hidden": t.hidden,
+                "passed": t.passed,
+                "score": t.points,
+                "max_score": t.max_points,
+                "message": clean(t.message),
             }
-            for q in report.questions
+            for t in q.tests
         ],
     }
+    if q.manual:
+        data["answer"] = q.answer
+    return data
+
+
+def from_dict(data: dict) -> Report:
+    """The :class:`Report` a JSON report holds (its questions and totals: enough to re-total and re-write it).
+
+    Raises KeyError, TypeError or ValueError for a file that is not one of our reports.
+    """
+    questions = [
+        QuestionResult(
+            str(q["name"]),
+            float(q["score"] or 0.0),
+            float(q["max_score"]),
+            [
+                TestResult(
+                    str(t["name"]),
+                    bool(t["hidden"]),
+                    bool(t["passed"]),
+                    float(t["score"]),
+                    float(t["max_score"]),
+                    str(t["message"]),
+                )
+                for t in q["tests"]
+            ],
+            manual=bool(q.get("manual", False)),
+            pending=bool(q.get("pending", False)),
+            answer=str(q.get("answer", "")),
+        )
+        for q in data["questions"]
+    ]
+    kernel = data.get("kernel") or {}
+    return Report(
+        str(data["submission"]),
+        str(data["source"]),
+        questions,
+        float(data["seconds"]),
+        error=str(data.get("error") or ""),
+        warnings=[str(w) for w in data.get("warnings", [])],
+        kernel_user=str(kernel.get("user", "")),
+        isolated=bool(kernel.get("isolated", False)),
+    )
 
 
 def to_json(report: Report, student: str = "", assignment: str = "") -> str:
@@ -108,7 +180,7 @@ def to_json(report: Report, student: str = "", assignment: str = "") -> str:
 def to_junit(reports: list[Report], students: list[str] | None = None, assignment: str = "") -> str:
     """JUnit XML: a test suite per submission, a test case per test (class name: the question)."""
     root = ET.Element("testsuites", name="cnnbook grade")
-    totals = {"tests": 0, "failures": 0, "errors": 0}
+    counted = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for position, report in enumerate(reports):
         suite = ET.SubElement(root, "testsuite", name=report.submission, time=f"{report.seconds:.3f}")
         properties = ET.SubElement(suite, "properties")
@@ -119,15 +191,25 @@ def to_junit(reports: list[Report], students: list[str] | None = None, assignmen
             ("score", number(report.score)),
             ("max_score", number(report.max_score)),
             ("source", report.source),
-        ):
+        ) + ((("pending", number(report.pending)),) if report.manual else ()):
             ET.SubElement(properties, "property", name=key, value=str(value))
-        counts = {"tests": 0, "failures": 0, "errors": 0}
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         if report.error:
             case = ET.SubElement(suite, "testcase", classname="notebook", name="readable")
             ET.SubElement(case, "error", message=clean(report.error))
             counts["tests"] += 1
             counts["errors"] += 1
         for question in report.questions:
+            if question.manual:  # one case: skipped (neither passed nor failed) while it awaits grading by hand
+                case = ET.SubElement(suite, "testcase", classname=question.name, name="written answer")
+                counts["tests"] += 1
+                if question.pending:
+                    ET.SubElement(case, "skipped", message=question.message)
+                    counts["skipped"] += 1
+                elif not question.passed:
+                    failure = ET.SubElement(case, "failure", message=question.message)
+                    failure.text = f"{_points(question)} points"
+                    counts["failures"] += 1
             for test in question.tests:
                 case = ET.SubElement(suite, "testcase", classname=question.name, name=test.name)
                 counts["tests"] += 1
@@ -137,10 +219,10 @@ def to_junit(reports: list[Report], students: list[str] | None = None, assignmen
                     counts["failures"] += 1
         for key, value in counts.items():
             suite.set(key, str(value))
-            totals[key] += value
+            counted[key] += value
         if report.warnings:
             ET.SubElement(suite, "system-err").text = "\n".join(clean(w, 1000) for w in report.warnings)
-    for key, value in totals.items():
+    for key, value in counted.items():
         root.set(key, str(value))
     for element in root.iter():  # names and messages come from students: keep the XML well-formed
         element.attrib = {key: _xml_safe(value) for key, value in element.attrib.items()}
@@ -154,17 +236,20 @@ def _xml_safe(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
-def to_text(report: Report) -> str:
-    """The terminal summary: total, one line per question, what went wrong with the cells."""
-    lines = [
-        f"{report.submission}: {number(report.score)} / {number(report.max_score)} points ({report.seconds:.1f} s)"
-    ]
+def to_text(report: Report, student: bool = False) -> str:
+    """The terminal summary: total, one line per question, what went wrong with the cells.
+
+    ``student=True`` is the student's view (Gradescope's output): no hidden test's message.
+    """
+    lines = [f"{report.submission}: {totals(report)} ({report.seconds:.1f} s)"]
     if report.error:
         lines.append(f"  not graded: {clean(report.error)}")
     width = max((len(q.name) for q in report.questions), default=2)
     for q in report.questions:
-        mark = "not run" if report.error else "passed" if q.passed else clean(q.message, 160)
-        lines.append(f"  {q.name:<{width}}  {number(q.score):>5} / {number(q.max_score):<5} {mark}")
+        message = q.feedback if student else q.message
+        mark = message if q.manual else "not run" if report.error else "passed" if q.passed else clean(message, 160)
+        score = "pending" if q.pending else number(q.score)
+        lines.append(f"  {q.name:<{width}}  {score:>5} / {number(q.max_score):<5} {mark}")
     run = report.run
     for label, indices in (
         ("timed out", run.timed_out),
@@ -198,9 +283,10 @@ def spreadsheet_safe(text: object) -> str:
 
 def to_csv(rows: list[tuple[Report, str, str]]) -> str:
     """One line per ``(report, student, assignment)``, columns :data:`CSV_COLUMNS`, scores as :func:`number` prints."""
+    manual = any(report.manual for report, _, _ in rows)  # the column only where there are written answers
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(CSV_COLUMNS[:5] + (PENDING_COLUMN,) * manual + CSV_COLUMNS[5:])
     for report, student, assignment in rows:
         writer.writerow(
             [
@@ -209,6 +295,7 @@ def to_csv(rows: list[tuple[Report, str, str]]) -> str:
                 spreadsheet_safe(report.submission),
                 number(report.score),
                 number(report.max_score),
+                *([number(report.pending)] if manual else []),
                 f"{report.seconds:.3f}",
                 spreadsheet_safe(clean(report.error) if report.error else ""),
             ]
@@ -216,28 +303,135 @@ def to_csv(rows: list[tuple[Report, str, str]]) -> str:
     return out.getvalue()
 
 
-def to_markdown(reports: list[Report]) -> str:
-    """A Markdown table per submission (for a GitHub job summary)."""
-    out = []
+@dataclass
+class QuestionSummary:
+    """How a class did on one question: counts of submissions, and the test that failed most often."""
+
+    assignment: str
+    question: str
+    passed: int = 0
+    failed: int = 0
+    pending: int = 0
+    most_common_failure: str = ""
+    failures: int = 0
+
+    @property
+    def submissions(self) -> int:
+        return self.passed + self.failed + self.pending
+
+
+def class_summary(reports: list[Report], assignment: str = "") -> list[QuestionSummary]:
+    """Per question of each assignment, in order: how many passed, failed (some points lost) and are pending
+    (written answers not graded yet), and the failing test most common among them (the first, on a tie)."""
+    rows: dict[tuple[str, str], QuestionSummary] = {}
+    failing: dict[tuple[str, str], Counter] = {}
+    for report in reports:
+        for q in report.questions:
+            key = (assignment or assignment_name(report), q.name)
+            row = rows.setdefault(key, QuestionSummary(*key))
+            if q.pending:
+                row.pending += 1
+            elif q.passed:
+                row.passed += 1
+            else:
+                row.failed += 1
+            failing.setdefault(key, Counter()).update(t.name for t in q.tests if not t.passed)
+    for key, row in rows.items():
+        for name, count in failing[key].most_common(1):
+            row.most_common_failure, row.failures = name, count
+    return list(rows.values())
+
+
+def to_summary_csv(reports: list[Report], assignment: str = "") -> str:
+    """The class summary as CSV, one line per question, columns :data:`SUMMARY_COLUMNS`."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(SUMMARY_COLUMNS)
+    for row in class_summary(reports, assignment):
+        writer.writerow([spreadsheet_safe(getattr(row, column)) for column in SUMMARY_COLUMNS])
+    return out.getvalue()
+
+
+def to_markdown(reports: list[Report], assignment: str = "") -> str:
+    """A Markdown table per submission (for a GitHub job summary), after the class summary if there are several."""
+    out = _markdown_summary(reports, assignment) if len(reports) > 1 else []
     for report in reports:
         name = _escape(Path(report.submission).name)
-        out.append(f"### {name}: {number(report.score)} / {number(report.max_score)} points\n")
+        out.append(f"### {name}: {totals(report)}\n")
         if report.error:
             out.append(f"Not graded: {_escape(report.error)}\n")
         out.append("| question | points | result |\n|---|---|---|")
         for q in report.questions:
-            out.append(
-                f"| {_escape(q.name)} | {number(q.score)} / {number(q.max_score)} | "
-                f"{'passed' if q.passed else _escape(q.message, 200)} |"
-            )
+            result = "graded by hand" if q.manual else "passed" if q.passed else _escape(q.message, 200)
+            out.append(f"| {_escape(q.name)} | {_points(q)} | {result} |")
         out.extend(f"\n> warning: {_escape(w)}" for w in report.warnings)
         out.append("")
     return "\n".join(out) + "\n"
 
 
+def _markdown_summary(reports: list[Report], assignment: str) -> list[str]:
+    """The class summary's lines: a heading above the submissions' own, and one table line per question."""
+    out = [f"## Class summary: {len(reports)} submissions\n"]
+    out.append(
+        "| assignment | question | passed | failed | pending | most common failing test |\n|---|---|---|---|---|---|"
+    )
+    for row in class_summary(reports, assignment):
+        failure = f"{_escape(row.most_common_failure)} ({row.failures})" if row.failures else ""
+        out.append(
+            f"| {_escape(row.assignment)} | {_escape(row.question)} | {row.passed} | {row.failed} | "
+            f"{row.pending} | {failure} |"
+        )
+    return [*out, ""]
+
+
 def _escape(text: str, limit: int = 500) -> str:
     """Text that came from a student as plain Markdown on one line: no HTML, code, link, emphasis or table cell."""
     return _MARKDOWN.sub(r"\\\1", html.escape(clean(text, limit), quote=False))
+
+
+MANUAL_KEYS = ("student", "submission", "assignment")  # what names a report in the CSV of points given by hand
+
+
+def grade_by_hand(reports: list[tuple[Report, dict]], text: str) -> None:
+    """Give written answers the points a CSV gives them: columns ``question``, ``points`` and ``student`` or
+    ``submission`` (and ``assignment`` if that is not enough), matched against each ``(report, its JSON)``.
+
+    Raises ValueError listing every bad line (no such report or question, not a written answer, points not
+    a number or outside 0 to the maximum, given twice), and then changes nothing.
+    """
+    errors, given = [], {}
+    for line, row in enumerate(csv.DictReader(io.StringIO(text)), 2):
+        try:
+            question = _named_question(reports, row)
+            if id(question) in given:
+                raise ValueError(f"{question.name} is given twice for that report")
+            try:
+                points = float(row.get("points") or "")
+            except ValueError:
+                raise ValueError(f"points {row.get('points')!r} is not a number") from None
+            copy(question).grade_by_hand(points)  # checked on a copy: nothing changes unless every line is right
+            given[id(question)] = (question, points)
+        except ValueError as error:
+            errors.append(f"line {line}: {error}")
+    if errors:
+        raise ValueError("the points given by hand were not applied:\n  " + "\n  ".join(errors))
+    for question, points in given.values():
+        question.grade_by_hand(points)
+
+
+def _named_question(reports: list[tuple[Report, dict]], row: dict) -> QuestionResult:
+    """The question a line of the CSV names, in the one report its :data:`MANUAL_KEYS` match."""
+    keys = {key: row[key].strip() for key in MANUAL_KEYS if (row.get(key) or "").strip()}
+    if not keys:
+        raise ValueError(f"it names no report: give a {' or '.join(MANUAL_KEYS[:2])}")
+    matches = [report for report, data in reports if all((data.get(k) or "") == v for k, v in keys.items())]
+    if len(matches) != 1:
+        more = "; give the assignment or submission too" if matches else ""
+        raise ValueError(f"{len(matches) or 'no'} report{'s' * (len(matches) != 1)} for {keys}{more}")
+    for question in matches[0].questions:
+        if question.name == row.get("question"):
+            return question
+    raise ValueError(f"the report for {keys} has no question {row.get('question')!r}")
 
 
 def write_report(path: str | Path, text: str, inside: str | Path | None = None) -> None:

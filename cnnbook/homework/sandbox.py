@@ -7,14 +7,21 @@ in a ``0700`` folder, the grader's memory, other students' reports), and because
 runs under that uid, "kill every process of the uid" ends the kernel and whatever it left
 behind (daemons that called ``setsid``, double forks) without touching anything else.
 
-Run as an ordinary user (a student's laptop), the kernel runs as that same user: nothing is
-secret from it. The grader still ends every process the kernel started (it becomes a *child
-subreaper*, so orphans come back to it) and says in the report that the run was not isolated.
+Run as an ordinary user (a student's laptop), the kernel runs as that same user. The grader still
+ends every process the kernel started (it becomes a *child subreaper*, so orphans come back to it)
+and says in the report that the run was not isolated.
+
+In both modes, where bubblewrap (``bwrap``) works, the kernel also runs in namespaces of its own
+(:func:`confine`): no network but its own loopback, its own SysV IPC, PIDs, ``/proc``, ``/tmp``,
+``/var/tmp``, ``/dev/shm`` and ``/run/lock`` (all gone when it ends), the system and the Python
+environment read-only, and of the grader's files only its own working folder. Without bwrap it
+shares all of that with the grader, and the report says so (:func:`reach_warnings`).
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import grp
 import itertools
 import os
@@ -34,6 +41,10 @@ MAX_PROCESSES = 512  # per dedicated uid: ipykernel needs ~15 threads, a fork bo
 MAX_FILE_BYTES = 2 << 30  # one file the student writes; a full disk would break the grader too
 _PR_SET_CHILD_SUBREAPER = 36
 _TURNS = itertools.count()
+PRIVATE_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")  # a fresh tmpfs each, in the kernel's namespaces
+PRIVATE_FOLDER_BYTES = 1 << 30  # each; a tmpfs lives in memory
+SYSTEM_PATHS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+PACKAGE = Path(__file__).resolve().parents[1]  # the cnnbook package: the kernel imports in_kernel from it
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,7 @@ class Account:
     uid: int
     gid: int
     isolated: bool  # True when it is not the grader's own user
+    confined: bool = False  # True when it runs in namespaces of its own (bubblewrap)
 
     def describe(self) -> str:
         try:
@@ -57,11 +69,12 @@ def choose_account(user: str | None = None, isolate: bool = True) -> Account:
 
     Without root (or with ``isolate=False``) it is the grader's own user.
     """
+    confined = not unconfined_reason()
     if not isolate or os.geteuid() != 0:
-        return Account(os.getuid(), os.getgid(), isolated=False)
+        return Account(os.getuid(), os.getgid(), isolated=False, confined=confined)
     if user is not None:
         entry = pwd.getpwnam(user)  # KeyError names the missing user
-        return Account(entry.pw_uid, entry.pw_gid, isolated=entry.pw_uid != 0)
+        return Account(entry.pw_uid, entry.pw_gid, isolated=entry.pw_uid != 0, confined=confined)
     busy = {p.uid for p in processes()}
     # a different uid for each submission (the previous one's files can outlive it in shared folders),
     # and concurrent graders start at different places
@@ -69,7 +82,7 @@ def choose_account(user: str | None = None, isolate: bool = True) -> Account:
     for step in range(len(DYNAMIC_UIDS)):
         uid = DYNAMIC_UIDS[(start + step) % len(DYNAMIC_UIDS)]
         if uid not in busy and not _exists(pwd.getpwuid, uid) and not _exists(grp.getgrgid, uid):
-            return Account(uid, uid, isolated=True)
+            return Account(uid, uid, isolated=True, confined=confined)
     raise RuntimeError("no free uid for the student's kernel in 61184-65519")
 
 
@@ -81,19 +94,160 @@ def _exists(lookup, number: int) -> bool:
     return True
 
 
-def launch(account: Account, argv: list[str], **popen) -> subprocess.Popen:
-    """Start ``argv`` as ``account`` in a new session, with no supplementary groups or new privileges."""
+def unconfined_reason() -> str:
+    """Why the kernel cannot have namespaces of its own here; empty when it can."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return "bubblewrap (bwrap) is not installed"
+    missing = [tool for tool in ("setpriv", "prlimit", "choom") if not shutil.which(tool)]
+    if missing:
+        return f"{', '.join(missing)} (util-linux) not installed"
+    return _bwrap_fails(bwrap, os.geteuid())
+
+
+@functools.lru_cache
+def _bwrap_fails(bwrap: str, euid: int) -> str:
+    """Why ``bwrap`` cannot make the kernel's namespaces (no user namespaces, a seccomp filter); empty if it can."""
+    probe = confine(Account(euid, os.getegid(), isolated=False), ["true"], bwrap=bwrap)
+    try:
+        result = subprocess.run(probe, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"bubblewrap could not run ({error})"
+    last = (result.stderr.strip().splitlines() or ["no message"])[-1]
+    return "" if result.returncode == 0 else f"bubblewrap cannot make namespaces here ({last})"
+
+
+def confine(account: Account, argv: list[str], workdir: Path | None = None, bwrap: str = "bwrap") -> list[str]:
+    """``argv`` run in namespaces of its own by bubblewrap, as ``account``, with its limits set before it starts.
+
+    The kernel sees the system and the Python environment read-only, ``workdir`` read-write, fresh
+    ``/proc``, ``/dev`` and private folders, and nothing else of the grader's. Run as root, bwrap makes
+    the namespaces and setpriv then leaves root; run as a user, bwrap needs a user namespace.
+    """
+    options = [
+        "--die-with-parent",
+        "--unshare-ipc",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+    ]
+    if os.geteuid() != 0:
+        options.append("--unshare-user")
+    elif not account.isolated:
+        options += ["--cap-drop", "ALL"]  # root's own kernel: uid 0, but no power to remount what is read-only
+    for path in SYSTEM_PATHS:
+        if os.path.islink(path):  # /bin -> usr/bin on a merged /usr
+            options += ["--symlink", os.readlink(path), path]
+        elif os.path.exists(path):
+            options += ["--ro-bind", path, path]
+    options += ["--proc", "/proc", "--dev", "/dev"]
+    for folder in PRIVATE_FOLDERS:
+        options += ["--perms", "1777", "--size", str(PRIVATE_FOLDER_BYTES), "--tmpfs", folder]
+    made = {"/", *PRIVATE_FOLDERS}
+    for path in _python_paths():  # after the private folders, which would hide a venv in /tmp
+        for parent in map(str, reversed(Path(path).parents)):
+            if parent not in made:  # bwrap run as root would make it private to root
+                options += ["--perms", "0755", "--dir", parent]
+                made.add(parent)
+        options += ["--ro-bind", path, path]
+    if workdir is not None:
+        options += ["--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
+    if account.isolated and os.geteuid() == 0:
+        argv = [*_as(account), *argv]
+    return [*_limits(account.isolated), bwrap, *options, "--remount-ro", "/", "--", *argv]
+
+
+def _python_paths() -> list[str]:
+    """What the kernel's Python needs, outside the system folders: the environment, its base, cnnbook, its data."""
+    paths = {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix, str(PACKAGE)}
+    if os.environ.get("CNNBOOK_DATA"):
+        paths.add(os.environ["CNNBOOK_DATA"])
+    paths |= {os.path.realpath(p) for p in paths}  # where a link leads, and the link itself
+    # a path the grader cannot reach (a base Python in root's home, for another user) is left out: bwrap would fail
+    found = sorted(p for p in paths if os.path.isdir(p))
+    covered = [p for p in SYSTEM_PATHS if os.path.isdir(p) and not os.path.islink(p)]
+    kept: list[str] = []
+    for path in found:
+        if not any(path == c or path.startswith(c.rstrip("/") + "/") for c in covered + kept):
+            kept.append(path)
+    return kept
+
+
+def _as(account: Account) -> list[str]:
+    """setpriv's prefix that runs a command as ``account``, with no supplementary groups or new privileges."""
+    return [
+        "setpriv",
+        f"--reuid={account.uid}",
+        f"--regid={account.gid}",
+        "--clear-groups",
+        "--no-new-privs",
+        "--",
+    ]
+
+
+def _limits(isolated: bool) -> list[str]:
+    """util-linux's prefix that caps file size, core dumps (and a dedicated uid's processes) and raises the OOM score.
+
+    Set before bwrap starts, so every process of the sandbox inherits them.
+    """
+    caps = [f"--fsize={MAX_FILE_BYTES}", "--core=0"] + ([f"--nproc={MAX_PROCESSES}"] if isolated else [])
+    return ["prlimit", *caps, "--", "choom", "-n", "1000", "--"]
+
+
+def command_pid(launched: int) -> int:
+    """The pid of the command :func:`launch` started: in bwrap's pid namespace, the process numbered 2 there."""
+    for pid in sorted(descendants(launched, processes())):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        numbers = next((line.split()[1:] for line in status.splitlines() if line.startswith("NSpid:")), [])
+        if len(numbers) > 1 and numbers[-1] == "2":
+            return pid
+    return launched
+
+
+def reach_warnings(account: Account) -> list[str]:
+    """What the kernel could reach beyond its own folder, as the report's warnings (none when it was isolated and
+    confined)."""
+    shared = "the grader's network, /tmp, /var/tmp, /dev/shm, /run/lock and SysV IPC"
+    warnings = []
+    if not account.isolated and account.confined:
+        warnings.append(
+            f"not isolated as a user: the notebook ran as {account.describe()}, though in namespaces of its own "
+            "(no network, private /tmp, /var/tmp, /dev/shm, /run/lock and SysV IPC, the Python environment "
+            "read-only, none of the grader's other files); run the grader as root to give it a user of its own too"
+        )
+    elif not account.isolated:
+        warnings.append(
+            f"not isolated: the notebook ran as {account.describe()}, so it could read the source notebook "
+            "(hidden tests, solutions) and the grader's files; run the grader as root to isolate it"
+        )
+    if not account.confined:
+        could = (
+            "could read every file all users may read"
+            if account.isolated
+            else "could read and write whatever the grader's user can, the grader's own code included"
+        )
+        warnings.append(
+            f"not confined: {unconfined_reason() or 'bubblewrap was not used'}, so the kernel shared {shared}, "
+            f"and {could}; install bubblewrap (apt-get install bubblewrap) to give it namespaces of its own"
+        )
+    return warnings
+
+
+def launch(account: Account, argv: list[str], workdir: Path | None = None, **popen) -> subprocess.Popen:
+    """Start ``argv`` as ``account`` in a new session, with no supplementary groups or new privileges.
+
+    A confined account's command runs in namespaces of its own, with ``workdir`` its only writable folder.
+    """
+    if account.confined:
+        argv = confine(account, argv, workdir, shutil.which("bwrap") or "bwrap")
+        return subprocess.Popen(argv, start_new_session=True, stdin=subprocess.DEVNULL, **popen)
     if account.isolated and shutil.which("setpriv"):
         # setpriv also sets no_new_privs, so setuid programs (sudo, su) cannot give anything back
-        argv = [
-            "setpriv",
-            f"--reuid={account.uid}",
-            f"--regid={account.gid}",
-            "--clear-groups",
-            "--no-new-privs",
-            "--",
-            *argv,
-        ]
+        argv = [*_as(account), *argv]
     elif account.isolated:
         popen.update(user=account.uid, group=account.gid, extra_groups=[])
     process = subprocess.Popen(argv, start_new_session=True, stdin=subprocess.DEVNULL, **popen)
@@ -122,8 +276,9 @@ def _limit(pid: int, isolated: bool) -> None:
 
 
 def can_read(account: Account, path: str | Path) -> bool:
-    """Whether ``account`` can read ``path`` (asked of a process running as it, so ACLs count too)."""
-    if not account.isolated:
+    """Whether ``account``'s kernel can read ``path`` (asked of a process running as it, in its namespaces if confined,
+    so ACLs and what is hidden count too)."""
+    if not account.isolated and not account.confined:
         return os.access(path, os.R_OK)
     probe = "import os, sys; sys.exit(0 if os.access(sys.argv[1], os.R_OK) else 1)"
     try:

@@ -1,0 +1,275 @@
+"""What a submission's kernel can reach, and what it leaves behind, in each of the grader's modes.
+
+Modes: ``root`` (the grader runs as root; each kernel gets a dedicated uid) and ``user`` (the grader runs as an
+ordinary user, here an unprivileged uid made with setpriv; the kernel runs as that same user). In both the kernel
+runs in bubblewrap's namespaces when bwrap works; ``bwrap missing`` is simulated with a PATH without it. The
+hostile notebooks come from tests/submissions/isolation.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from cnnbook.homework.grade import grade
+from cnnbook.homework.sandbox import processes
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTER1 = ROOT / "solutions" / "01-convolution-and-edges.ipynb"
+CHAPTER7 = ROOT / "solutions" / "07-cnn-from-scratch.ipynb"
+AS_ROOT = os.geteuid() == 0
+USER_UID = 60999  # the unprivileged grader of the "user" mode: outside the dynamic uids the root mode hands out
+SHARED = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+BWRAP = shutil.which("bwrap")
+
+_spec = importlib.util.spec_from_file_location("isolation_submissions", ROOT / "tests" / "submissions" / "isolation.py")
+hostile = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(hostile)
+
+# Runs in a grader process of the mode under test: the session of ``cells`` (reads ``names`` back), or a grading.
+DRIVER = """
+import json, sys
+from pathlib import Path
+from cnnbook.homework.grade import grade
+from cnnbook.homework.kernel import KernelTransport, Limits, NotebookSession
+from cnnbook.homework.sandbox import choose_account
+from cnnbook.homework.student import Student, StudentError
+
+job = json.loads(sys.argv[1])
+if "cells" in job:
+    values = {}
+    with NotebookSession(list(enumerate(job["cells"])), choose_account(), Limits(cell=30, total=120)) as session:
+        session.run()
+        student = Student(KernelTransport(session))
+        for name in job["names"]:
+            try:
+                values[name] = getattr(student, name)
+            except StudentError as error:
+                values[name] = f"error: {error}"
+    print(json.dumps({"values": values, "errors": session.log.errors}))
+else:
+    report = grade(job["notebook"], job["source"], Limits(cell=30, total=120))
+    print(json.dumps({"score": report.score, "warnings": report.warnings, "error": report.error}))
+"""
+
+MODES = [
+    pytest.param("root", marks=pytest.mark.skipif(not AS_ROOT, reason="needs root")),
+    "user",
+]
+
+
+def _folder(mode: str) -> Path:
+    """A fresh folder the mode's grader owns, in /tmp (which every kernel could reach without namespaces)."""
+    folder = Path(tempfile.mkdtemp(prefix="cnnbook-isolation-"))
+    folder.chmod(0o755)
+    if mode == "user" and AS_ROOT:
+        os.chown(folder, USER_UID, USER_UID)
+    return folder
+
+
+def _drive(mode: str, job: dict, folder: Path, path: str | None = None, pythonpath: str | None = None) -> dict:
+    """Run the driver as the mode's grader (with ``PATH`` and ``PYTHONPATH`` if given); its JSON answer."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV"))}
+    env.update(HOME=str(folder), OMP_NUM_THREADS="1", PATH=path or env.get("PATH", os.defpath))
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    as_user = [shutil.which("setpriv"), f"--reuid={USER_UID}", f"--regid={USER_UID}", "--clear-groups", "--"]
+    result = subprocess.run(
+        [*(as_user if mode == "user" and AS_ROOT else []), sys.executable, "-c", DRIVER, json.dumps(job)],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _without_bwrap(folder: Path) -> str:
+    """A PATH holding setpriv but no bwrap: what a grader on a machine without bubblewrap finds."""
+    bin_dir = folder / "bin"
+    bin_dir.mkdir(mode=0o755)
+    for tool in ("setpriv", "prlimit", "choom"):
+        if shutil.which(tool):
+            (bin_dir / tool).symlink_to(shutil.which(tool))
+    return str(bin_dir)
+
+
+def _own_namespaces() -> dict[str, str]:
+    return {kind: os.readlink(f"/proc/self/ns/{kind}") for kind in ("net", "ipc", "mnt", "pid", "uts")}
+
+
+def _probe(mode: str, path: str | None = None) -> dict:
+    """Grade the probing notebook in ``mode``: what its kernel reached."""
+    folder = _folder(mode)
+    token = uuid.uuid4().hex
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    markers = [f"{shared}/{token}" for shared in SHARED]
+    try:
+        for marker in markers:
+            Path(marker).write_text("the grader's")
+            os.chmod(marker, 0o644)
+        (folder / "submissions").mkdir()
+        shutil.copy(CHAPTER1, folder / "submissions" / "another-student.ipynb")
+        (folder / "reports").mkdir()
+        (folder / "reports" / "report.json").write_text("{}")
+        for made in folder.rglob("*"):
+            made.chmod(0o755 if made.is_dir() else 0o644)
+        grader_files = [str(ROOT), str(ROOT / "solutions"), str(folder / "submissions"), str(folder / "reports")]
+        cells = hostile.probe_cells(listener.getsockname()[1], markers, grader_files)
+        names = ["interfaces", "tcp", "namespaces", "markers", "grader_files", "python_writes", "own_writes"]
+        answer = _drive(mode, {"cells": cells, "names": names}, folder, path)
+        assert not answer["errors"], answer["errors"]
+        return answer["values"] | {"checkout": str(ROOT), "folder": str(folder)}
+    finally:
+        listener.close()
+        for marker in markers:
+            Path(marker).unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# ---- 1. the kernel runs in namespaces of its own -----------------------------------------------------------------
+
+
+@pytest.mark.skipif(
+    not BWRAP and not os.environ.get("CI"), reason="bubblewrap is not installed (apt-get install bubblewrap)"
+)
+@pytest.mark.parametrize("mode", MODES)
+def test_the_kernel_reaches_nothing_of_the_graders(mode):
+    seen = _probe(mode)
+    assert seen["interfaces"] == ["lo"] and seen["tcp"] == "ConnectionRefusedError"  # its own loopback only
+    assert all(seen["namespaces"][kind] != mine for kind, mine in _own_namespaces().items()), seen["namespaces"]
+    assert not any(seen["markers"].values()), seen["markers"]  # private /tmp, /var/tmp, /dev/shm, /run/lock
+    checkout = seen["grader_files"].pop(seen["checkout"])
+    assert set(checkout) <= {".venv", "cnnbook"}, checkout  # the Python environment only: no solutions, no tests
+    assert set(seen["grader_files"].values()) == {"FileNotFoundError"}, seen["grader_files"]
+    assert set(seen["python_writes"].values()) == {"OSError"}, seen["python_writes"]  # read-only (EROFS)
+    assert set(seen["own_writes"].values()) == {"written"}, seen["own_writes"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_without_bwrap_the_report_says_what_the_kernel_could_reach(mode):
+    """The fallback, and its warning, are honest: what the warning says the kernel shared, it really reached."""
+    folder, tools = _folder(mode), _folder("root")
+    try:
+        path = _without_bwrap(tools)
+        shutil.copy(ROOT / "tests" / "submissions" / "solved.ipynb", folder / "solved.ipynb")
+        shutil.copy(CHAPTER1, folder / CHAPTER1.name)
+        job = {"notebook": str(folder / "solved.ipynb"), "source": str(folder / CHAPTER1.name)}
+        answer = _drive(mode, job, folder, path)
+        seen = _probe(mode, path)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(tools, ignore_errors=True)
+    assert answer["score"] == 10 and not answer["error"]
+    warning = next((w for w in answer["warnings"] if "bubblewrap" in w), answer["warnings"])
+    for shared in ("network", *SHARED, "SysV IPC", "apt-get install bubblewrap"):
+        assert shared in warning, (shared, warning)
+    assert seen["tcp"] == "connected"
+    assert all(seen["namespaces"][kind] == mine for kind, mine in _own_namespaces().items())
+    assert all(seen["markers"].values()), seen["markers"]
+    assert "solutions" in seen["grader_files"][seen["checkout"]]  # the checkout is readable by all
+
+
+# ---- 2. the grader never imports code the kernel could have written ----------------------------------------------
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*.py")}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_kernel_cannot_rewrite_the_grader_it_runs_under(mode):
+    """The grader imports a copy of cnnbook its user may write; a notebook tries to rewrite it; the next grading
+    (an unanswered exercise) must still score zero."""
+    folder = _folder(mode)
+    try:
+        shutil.copytree(ROOT / "cnnbook", folder / "lib" / "cnnbook", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy(CHAPTER1, folder / CHAPTER1.name)
+        shutil.copy(ROOT / "exercises" / CHAPTER1.name, folder / "exercise.ipynb")
+        nbformat.write(hostile.rewrites_package(), folder / "rewrites.ipynb")
+        if mode == "user" and AS_ROOT:
+            for path in [folder, *folder.rglob("*")]:
+                os.chown(path, USER_UID, USER_UID)
+        before = _digests(folder / "lib")
+        lib, source = str(folder / "lib"), str(folder / CHAPTER1.name)
+        first = _drive(mode, {"notebook": str(folder / "rewrites.ipynb"), "source": source}, folder, pythonpath=lib)
+        second = _drive(mode, {"notebook": str(folder / "exercise.ipynb"), "source": source}, folder, pythonpath=lib)
+        assert (first["score"], second["score"]) == (0, 0)
+        assert _digests(folder / "lib") == before
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# ---- 3. nothing of a submission outlives it ------------------------------------------------------------------------
+
+
+def _shm_keys() -> set[int]:
+    lines = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
+    return {int(line.split()[0]) for line in lines}
+
+
+def _leftovers(token: str) -> list[str]:
+    return [str(p) for shared in SHARED for p in Path(shared).glob(f"{token}*")]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_nothing_of_a_submission_outlives_it(mode):
+    folder = _folder(mode)
+    token = f"cnnbook-left-{uuid.uuid4().hex[:12]}"
+    key = int(uuid.uuid4().hex[:7], 16) + 1
+    comm = f"surv{token[-11:]}"
+    try:
+        cells = hostile.leftover_cells(token, key, comm)
+        answer = _drive(mode, {"cells": cells, "names": ["shm", "made", "daemon_ran"]}, folder)
+        values = answer["values"]
+        assert values["shm"] >= 0 and values["made"] == list(SHARED) and values["daemon_ran"] is True, values
+        time.sleep(0.5)  # a surviving daemon would have put its files back by now
+        assert key not in _shm_keys()
+        assert _leftovers(token) == []
+        survivors = []
+        for p in processes():
+            try:
+                if Path(f"/proc/{p.pid}/comm").read_text().strip() == comm:
+                    survivors.append(p.pid)
+            except OSError:
+                pass
+        assert survivors == []
+    finally:  # what a failing run left
+        for p in processes():
+            try:
+                if Path(f"/proc/{p.pid}/comm").read_text().strip() == comm:
+                    os.kill(p.pid, 9)
+            except OSError:
+                pass
+        subprocess.run(["ipcrm", "-M", str(key)], capture_output=True)
+        for shared in SHARED:
+            for path in Path(shared).glob(f"{token}*"):
+                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# ---- 4. the tests call only the submission's answers ---------------------------------------------------------------
+
+
+def test_redefining_the_helpers_of_chapter_7_earns_nothing(tmp_path):
+    notebook = tmp_path / "redefines-helpers.ipynb"
+    nbformat.write(hostile.redefines_helpers(), notebook)
+    report = grade(notebook, CHAPTER7)
+    assert report.score == 0, {q.name: q.score for q in report.questions}
