@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.timing import interleaved  # noqa: E402
 from cnnbook.nn import SGD, Network, nielsen_two_conv  # noqa: E402
 
 
@@ -97,36 +96,12 @@ def copy_weights_to_torch(net: Network, model) -> None:
             module.bias.copy_(torch.from_numpy(layer.params["bias"]))
 
 
-def time_block(step: Callable[[], None], steps: int) -> float:
-    """Seconds per step, over ``steps`` consecutive steps."""
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return (time.perf_counter() - start) / steps
-
-
 def compare(batch: int, rounds: int, steps: int, seed: int = 0) -> dict[str, float]:
     rng = np.random.default_rng(seed)
     x = rng.random((batch, 28, 28), dtype=np.float32)
     y = rng.integers(0, 10, size=batch)
     net = nielsen_two_conv(seed=seed)
-    engines = {"torch": torch_step(net, x, y), "numpy": numpy_step(net, x, y)}  # PyTorch copies the weights first
-    for step in engines.values():  # warm up: allocations, thread pools, oneDNN kernels
-        time_block(step, 3)
-    seconds: dict[str, list[float]] = {"numpy": [], "torch": []}
-    for r in range(rounds):
-        for name in ("numpy", "torch") if r % 2 == 0 else ("torch", "numpy"):
-            seconds[name].append(time_block(engines[name], steps))
-    ratios = [a / b for a, b in zip(seconds["numpy"], seconds["torch"])]
-    return {
-        "numpy_ms": 1000 * statistics.median(seconds["numpy"]),
-        "torch_ms": 1000 * statistics.median(seconds["torch"]),
-        "numpy_ips": batch / statistics.median(seconds["numpy"]),
-        "torch_ips": batch / statistics.median(seconds["torch"]),
-        "ratio": statistics.median(ratios),
-        "ratio_min": min(ratios),
-        "ratio_max": max(ratios),
-    }
+    return interleaved(numpy_step(net, x, y), torch_step(net, x, y), batch, rounds, steps, warm_up=3)
 
 
 def main(argv: list[str] | None = None) -> None:

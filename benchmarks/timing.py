@@ -1,0 +1,39 @@
+"""Interleaved timing of two training steps, shared by the benchmarks (the machine's speed drifts for minutes
+at a time, so the engines alternate in blocks and each ratio compares neighbouring blocks)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+
+def time_block(step: Callable[[], None], steps: int) -> float:
+    """Seconds per step, over ``steps`` consecutive steps."""
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return (time.perf_counter() - start) / steps
+
+
+def interleaved(
+    numpy_step: Callable[[], None], torch_step: Callable[[], None], batch: int, rounds: int, steps: int, warm_up: int
+) -> dict[str, float]:
+    """Median step times (ms), images per second and the NumPy/PyTorch time ratio over ``rounds`` block pairs."""
+    engines = {"numpy": numpy_step, "torch": torch_step}
+    for step in engines.values():  # warm up: allocations, thread pools, oneDNN kernels
+        time_block(step, warm_up)
+    seconds: dict[str, list[float]] = {"numpy": [], "torch": []}
+    for r in range(rounds):
+        for name in ("numpy", "torch") if r % 2 == 0 else ("torch", "numpy"):
+            seconds[name].append(time_block(engines[name], steps))
+    ratios = [a / b for a, b in zip(seconds["numpy"], seconds["torch"])]
+    return {
+        "numpy_ms": 1000 * statistics.median(seconds["numpy"]),
+        "torch_ms": 1000 * statistics.median(seconds["torch"]),
+        "numpy_ips": batch / statistics.median(seconds["numpy"]),
+        "torch_ips": batch / statistics.median(seconds["torch"]),
+        "ratio": statistics.median(ratios),
+        "ratio_min": min(ratios),
+        "ratio_max": max(ratios),
+    }
