@@ -37,3 +37,17 @@ def interleaved(
         "ratio_min": min(ratios),
         "ratio_max": max(ratios),
     }
+
+
+HEADER = (
+    f"{'batch':>5}  {'NumPy img/s':>11}  {'PyTorch img/s':>13}  {'NumPy ms':>8}  {'PyTorch ms':>10}  "
+    f"{'ratio (NumPy/PyTorch time)':>26}"
+)
+
+
+def row(batch: int, r: dict[str, float]) -> str:
+    """One line of the table under :data:`HEADER`."""
+    return (
+        f"{batch:>5}  {r['numpy_ips']:>11.0f}  {r['torch_ips']:>13.0f}  {r['numpy_ms']:>8.1f}  "
+        f"{r['torch_ms']:>10.1f}  {r['ratio']:>8.2f}  (min {r['ratio_min']:.2f}, max {r['ratio_max']:.2f})"
+    )
