@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.timing import interleaved  # noqa: E402
+from benchmarks.timing import HEADER, interleaved, row  # noqa: E402
 from cnnbook.nn import (  # noqa: E402
     SGD,
     AvgPool2D,
@@ -139,18 +139,11 @@ def main(argv: list[str] | None = None) -> None:
         f"NumPy {np.__version__}, PyTorch {torch.__version__} with {torch.get_num_threads()} threads, "
         f"{os.cpu_count()} CPU cores; small_resnet(batch_norm={args.batch_norm})"
     )
-    print(
-        f"{'batch':>5}  {'NumPy img/s':>11}  {'PyTorch img/s':>13}  {'NumPy ms':>8}  {'PyTorch ms':>10}  "
-        f"{'ratio (NumPy/PyTorch time)':>26}"
-    )
+    print(HEADER)
     for batch in args.batch_sizes:
         steps = max(1, round(args.seconds / (batch * 2e-3)))  # about 2 ms per image per step
         r = compare(batch, args.rounds, steps, args.batch_norm)
-        print(
-            f"{batch:>5}  {r['numpy_ips']:>11.0f}  {r['torch_ips']:>13.0f}  {r['numpy_ms']:>8.1f}  "
-            f"{r['torch_ms']:>10.1f}  {r['ratio']:>8.2f}  (min {r['ratio_min']:.2f}, max {r['ratio_max']:.2f})",
-            flush=True,
-        )
+        print(row(batch, r), flush=True)
 
 
 if __name__ == "__main__":
