@@ -135,7 +135,9 @@ def test_page_reads_well_offline(book_browser, name):
 
 
 # Runs in the page: every control of every frozen interactive, moved through each of its values in turn.
-MOVE_EVERY_CONTROL = """() => {
+MOVE_EVERY_CONTROL = """async () => {
+  const hex = async text => [...new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)))]
+    .map(b => b.toString(16).padStart(2, '0')).join('');
   const states = [];
   for (const [n, root] of [...document.querySelectorAll('.cnnbook-live')].entries()) {
     const frames = JSON.parse(root.querySelector('script.cnnbook-live-frames').textContent);
@@ -149,10 +151,14 @@ MOVE_EVERY_CONTROL = """() => {
         control.value = value;
         control.dispatchEvent(new Event('input'));
         const key = controls.map(c => c.value).join(',');
-        const image = view.querySelector('img');
+        const [html, digest] = frames[key];
+        const figure = /^<img alt="figure" src="data:image\\/png;base64,[^"]*">$/.test(html);
+        const drawn = document.createElement('template');
+        drawn.innerHTML = html;  // the frame as the browser parses it, to compare with what the page shows
         states.push({interactive: n, control: control.dataset.control, key, shownKey: view.dataset.key,
-                     shown: view.dataset.digest, expected: frames[key][1],
-                     png: image ? image.src.split(',')[1] : null, label: control.nextElementSibling.textContent});
+                     shown: view.dataset.digest, expected: digest, sameAsFrame: drawn.innerHTML === view.innerHTML,
+                     png: figure ? view.querySelector('img').src.split(',')[1] : null,
+                     htmlDigest: figure ? null : await hex(html), label: control.nextElementSibling.textContent});
       }
       control.value = start[controls.indexOf(control)];
       control.dispatchEvent(new Event('input'));
@@ -191,8 +197,11 @@ def test_every_control_of_every_interactive_answers_the_reader(book_browser, nam
     assert not errors and states, (errors, name)
     for state in states:
         assert state["shownKey"] == state["key"] and state["shown"] == state["expected"], state
-        if state["png"] is not None:  # what the page shows is the PNG Python drew for those values
+        assert state["sameAsFrame"], state  # the page shows the frame drawn for the values the controls read
+        if state["png"] is not None:  # a figure: the PNG shown has the digest Python wrote for those values
             assert hashlib.sha256(base64.b64decode(state["png"])).hexdigest() == state["expected"], state
+        else:  # HTML: the frame's text has the digest Python wrote for it
+            assert state["htmlDigest"] == state["expected"], state
         assert state["label"], state
     for control in {(s["interactive"], s["control"]) for s in states}:
         shown = {s["shown"] for s in states if (s["interactive"], s["control"]) == control}
