@@ -158,7 +158,27 @@ def _grade_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--same-user", action="store_true", help="run the kernel as the grader's own user (no isolation)"
     )
+    parser.add_argument(
+        "--jobs",
+        type=_positive,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="grade N submissions at once, each in a worker process and a sandbox of its own; the reports are the "
+        "same as with --jobs 1 (default: the number of CPU cores; 1 with --user, whose processes are all killed "
+        "after each notebook)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the totals")
+
+
+def _positive(text: str) -> int:
+    """argparse's type for --jobs: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def _regrade_parser(parser: argparse.ArgumentParser) -> None:
@@ -345,7 +365,7 @@ def find_source(submission: Path, option: Path | None) -> Path:
 def grade_command(args: argparse.Namespace) -> int:
     """Grade every submission, print a summary, write the reports; the exit status says whether all were graded."""
     from cnnbook.homework import classroom
-    from cnnbook.homework.grade import GraderError, exact_sum, grade, load_tests, shown
+    from cnnbook.homework.grade import exact_sum, shown
     from cnnbook.homework.gradescope import to_results
     from cnnbook.homework.report import (
         append_report,
@@ -398,31 +418,23 @@ def grade_command(args: argparse.Namespace) -> int:
             elif option:
                 save(write_report, option, text)
 
+    jobs = min(args.jobs, len(submissions))
+    if jobs > 1 and args.user is not None:
+        print(f"note: --user {shown(args.user)} grades one submission at a time (--jobs 1)", file=sys.stderr)
+        jobs = 1
+    options = (args.source, limits, args.visible_only, args.user, not args.same_user)
+    outcomes = _graded_in_workers(submissions, options, jobs) if jobs > 1 else None
     for notebook, name in submissions:
-        try:
-            source = find_source(notebook, args.source)
-            if source not in tests:
-                tests[source] = load_tests(source, args.visible_only)
-            report = grade(
-                notebook,
-                source,
-                limits,
-                visible_only=args.visible_only,
-                user=args.user,
-                isolate=not args.same_user,
-                tests=tests[source],
-            )
-        except (GraderError, FileNotFoundError, KeyError) as error:
-            print(f"error: {shown(notebook)}: {error}", file=sys.stderr)
-            status = GRADER_FAILED
-            continue
-        except Exception:  # noqa: BLE001 -- a bug of the grader's: say so, grade the others
-            print(f"error: {shown(notebook)}: the grader failed:\n{traceback.format_exc()}", file=sys.stderr)
+        report, failure = next(outcomes) if outcomes is not None else _grade_one(notebook, options, tests)
+        if failure is not None:
+            print(failure, file=sys.stderr)
             status = GRADER_FAILED
             continue
         reports.append((report, name))
         print(f"{report.submission}: {totals(report)}" if args.quiet else to_text(report), flush=True)
         write(report, name)
+    if outcomes is not None:
+        outcomes.close()  # the worker processes end here
     # Written again once every kernel is dead: no submission's processes can have altered another's report.
     for report, name in reports:
         write(report, name)
@@ -445,6 +457,87 @@ def grade_command(args: argparse.Namespace) -> int:
     if status == 0 and args.fail_below_max and any(r.score < r.max_score or r.error for r in graded):
         status = NOT_FULL_MARKS
     return status
+
+
+def _grade_one(notebook: Path, options: tuple, tests: dict) -> tuple:
+    """``(report, None)`` for one submission, or ``(None, the error to print)``; ``tests`` caches load_tests."""
+    from cnnbook.homework.grade import GraderError, grade, load_tests, shown
+
+    source_option, limits, visible_only, user, isolate = options
+    try:
+        source = find_source(notebook, source_option)
+        if source not in tests:
+            tests[source] = load_tests(source, visible_only)
+        report = grade(
+            notebook, source, limits, visible_only=visible_only, user=user, isolate=isolate, tests=tests[source]
+        )
+    except (GraderError, FileNotFoundError, KeyError) as error:
+        return None, f"error: {shown(notebook)}: {error}"
+    except Exception:  # noqa: BLE001 -- a bug of the grader's: say so, grade the others
+        return None, f"error: {shown(notebook)}: the grader failed:\n{traceback.format_exc()}"
+    return report, None
+
+
+# --jobs N runs each grading in a worker *process*, not a thread: a Reaper ends every new descendant of the
+# grader's process (threads would kill each other's kernels), and the tests of a source share one namespace.
+_WORKER_TESTS: dict = {}  # a worker's load_tests cache
+
+
+def _start_worker(counter, workers: int) -> None:
+    """Give this worker its own share of the dedicated uids, so two kernels graded at once never share a uid
+    (each worker picks a uid free of processes from uids no other worker of this run can pick)."""
+    from cnnbook.homework import sandbox
+
+    with counter.get_lock():
+        index = counter.value
+        counter.value += 1
+    sandbox.DYNAMIC_UIDS = sandbox.DYNAMIC_UIDS[index % workers :: workers]
+
+
+def _worker_grade(notebook: Path, options: tuple) -> tuple:
+    """:func:`_grade_one` in a worker process, whose become_subreaper and Reaper see only its own kernels."""
+    return _grade_one(notebook, options, _WORKER_TESTS)
+
+
+def _graded_in_workers(submissions: list[tuple[Path, Path]], options: tuple, jobs: int):
+    """Grade the submissions in ``jobs`` worker processes; yields each ``(report, error)`` in their order.
+
+    A worker that dies (killed, out of memory) breaks the pool: the submission next in order is graded again
+    alone, and fails (with ``error``) only if its worker dies again; the others are graded in a fresh pool."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from cnnbook.homework.grade import shown
+
+    context = multiprocessing.get_context("spawn")
+    pending: dict = {}
+    pools: list[ProcessPoolExecutor] = []
+
+    def start(indices, workers: int) -> None:
+        while pools:
+            pools.pop().shutdown(wait=True, cancel_futures=True)
+        counter = context.Value("i", 0)
+        pools.append(ProcessPoolExecutor(workers, context, initializer=_start_worker, initargs=(counter, workers)))
+        pending.update({i: pools[0].submit(_worker_grade, submissions[i][0], options) for i in indices})
+
+    try:
+        start(range(len(submissions)), jobs)
+        for i in range(len(submissions)):
+            try:
+                yield pending.pop(i).result()
+                continue
+            except BrokenProcessPool:
+                start([i], 1)
+            try:
+                yield pending.pop(i).result()
+            except BrokenProcessPool:
+                yield None, f"error: {shown(submissions[i][0])}: the grader's worker process died"
+            if i + 1 < len(submissions):
+                start(range(i + 1, len(submissions)), min(jobs, len(submissions) - i - 1))
+    finally:
+        while pools:
+            pools.pop().shutdown(wait=True, cancel_futures=True)
 
 
 def _warn_if_shared(paths: list[Path], user: str | None, isolate: bool) -> None:

@@ -1,0 +1,70 @@
+"""cnnbook grade --jobs N grades several submissions at once, with the same reports as --jobs 1."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cnnbook.homework.cli import main as cli_main
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTER1 = "01-convolution-and-edges.ipynb"
+TIMING = {"seconds", "run"}  # and the kernel's uid and run_seconds, which differ from run to run
+
+
+def _class(folder: Path) -> Path:
+    """Two solved copies, two unsolved ones and a broken notebook, one folder per student."""
+    for n in (1, 2):
+        for kind in ("solutions", "exercises"):
+            student = folder / f"hw1-{kind}{n}"
+            student.mkdir(parents=True)
+            shutil.copy(ROOT / kind / CHAPTER1, student / CHAPTER1)
+    (folder / "hw1-broken").mkdir()
+    (folder / "hw1-broken" / CHAPTER1).write_text("{ not a notebook")
+    return folder
+
+
+def _grade(tmp_path: Path, submissions: Path, jobs: int, capsys) -> tuple[int, list[dict], dict]:
+    out = tmp_path / f"jobs{jobs}"
+    args = ["grade", str(submissions), "--source", str(ROOT / "solutions" / CHAPTER1), "-q"]
+    args += ["--json", str(out / "json"), "--csv", str(out / "scores.csv"), "--jobs", str(jobs)]
+    status = cli_main(args)
+    printed = capsys.readouterr().out
+    rows = list(csv.DictReader(io.StringIO((out / "scores.csv").read_text())))
+    for row in rows:
+        row.pop("seconds")
+    reports = {}
+    for path in sorted((out / "json").rglob("*.json")):
+        data = json.loads(path.read_text())
+        for key in ("user", "run_seconds"):
+            data.get("kernel", {}).pop(key, None)
+        reports[str(path.relative_to(out / "json"))] = {k: v for k, v in data.items() if k not in TIMING}
+    return status, rows, {"reports": reports, "printed": printed}
+
+
+def test_jobs_2_gives_the_reports_of_jobs_1(tmp_path, capsys):
+    submissions = _class(tmp_path / "class")
+    one = _grade(tmp_path, submissions, 1, capsys)
+    two = _grade(tmp_path, submissions, 2, capsys)
+    assert one == two
+    status, rows, rest = two
+    assert status == 0
+    assert [row["student"] for row in rows] == ["broken", "exercises1", "exercises2", "solutions1", "solutions2"]
+    scores = {row["student"]: (float(row["score"]), float(row["max_score"])) for row in rows}
+    assert scores["solutions1"][0] == scores["solutions1"][1] > 0
+    assert scores["exercises1"][0] < scores["exercises1"][1]
+    assert scores["broken"][0] == 0 and rows[0]["error"]
+    assert len(rest["reports"]) == 5
+
+
+@pytest.mark.parametrize("jobs", ["0", "-3", "two"])
+def test_jobs_must_be_a_positive_number(jobs, capsys):
+    with pytest.raises(SystemExit) as exit:
+        cli_main(["grade", str(ROOT / "solutions" / CHAPTER1), "--jobs", jobs])
+    assert exit.value.code == 2
+    assert "--jobs" in capsys.readouterr().err
