@@ -16,8 +16,6 @@ times, and the reported ratio is the median of those. Ratio < 1 means NumPy is f
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.timing import HEADER, interleaved, row  # noqa: E402
+from benchmarks.timing import HEADER, arguments, interleaved, row, use_threads  # noqa: E402
 from cnnbook.nn import (  # noqa: E402
     SGD,
     AvgPool2D,
@@ -124,21 +122,10 @@ def compare(batch: int, rounds: int, steps: int, batch_norm: bool = True, seed: 
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256])
-    parser.add_argument("--rounds", type=int, default=10, help="alternating block pairs per batch size")
-    parser.add_argument("--seconds", type=float, default=0.5, help="rough length of one timed block")
-    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="PyTorch threads")
+    parser = arguments(__doc__.splitlines()[0], rounds=10, seconds=0.5)
     parser.add_argument("--no-batch-norm", dest="batch_norm", action="store_false", help="time the ablation")
     args = parser.parse_args(argv)
-
-    import torch
-
-    torch.set_num_threads(args.threads)
-    print(
-        f"NumPy {np.__version__}, PyTorch {torch.__version__} with {torch.get_num_threads()} threads, "
-        f"{os.cpu_count()} CPU cores; small_resnet(batch_norm={args.batch_norm})"
-    )
+    print(use_threads(args.threads) + f"; small_resnet(batch_norm={args.batch_norm})")
     print(HEADER)
     for batch in args.batch_sizes:
         steps = max(1, round(args.seconds / (batch * 2e-3)))  # about 2 ms per image per step

@@ -51,3 +51,29 @@ def row(batch: int, r: dict[str, float]) -> str:
         f"{batch:>5}  {r['numpy_ips']:>11.0f}  {r['torch_ips']:>13.0f}  {r['numpy_ms']:>8.1f}  "
         f"{r['torch_ms']:>10.1f}  {r['ratio']:>8.2f}  (min {r['ratio_min']:.2f}, max {r['ratio_max']:.2f})"
     )
+
+
+def arguments(description: str, rounds: int, seconds: float):
+    """The options both benchmarks take (a parser; a benchmark may add its own before parsing)."""
+    import argparse
+    import os
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256])
+    parser.add_argument("--rounds", type=int, default=rounds, help="alternating block pairs per batch size")
+    parser.add_argument("--seconds", type=float, default=seconds, help="rough length of one timed block")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="PyTorch threads")
+    return parser
+
+
+def use_threads(threads: int) -> str:
+    """Set PyTorch's threads; the line that says what runs where."""
+    import os
+
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(threads)
+    return f"NumPy {np.__version__}, PyTorch {torch.__version__} with {torch.get_num_threads()} threads, " + (
+        f"{os.cpu_count()} CPU cores"
+    )

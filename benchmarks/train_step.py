@@ -15,8 +15,6 @@ ratio is the median of those. Ratio < 1 means NumPy is faster.
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.timing import HEADER, interleaved, row  # noqa: E402
+from benchmarks.timing import HEADER, arguments, interleaved, row, use_threads  # noqa: E402
 from cnnbook.nn import SGD, Network, nielsen_two_conv  # noqa: E402
 
 
@@ -105,20 +103,9 @@ def compare(batch: int, rounds: int, steps: int, seed: int = 0) -> dict[str, flo
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256])
-    parser.add_argument("--rounds", type=int, default=20, help="alternating block pairs per batch size")
-    parser.add_argument("--seconds", type=float, default=0.25, help="rough length of one timed block")
-    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="PyTorch threads")
+    parser = arguments(__doc__.splitlines()[0], rounds=20, seconds=0.25)
     args = parser.parse_args(argv)
-
-    import torch
-
-    torch.set_num_threads(args.threads)
-    print(
-        f"NumPy {np.__version__}, PyTorch {torch.__version__} with {torch.get_num_threads()} threads, "
-        f"{os.cpu_count()} CPU cores"
-    )
+    print(use_threads(args.threads))
     print(HEADER)
     for batch in args.batch_sizes:
         steps = max(2, round(args.seconds / (batch * 4e-4)))  # about 0.4 ms per image per step
