@@ -163,10 +163,11 @@ def interactive(draw: Callable[..., Any], defaults: dict[str, Any] | None = None
         boxes[name] = kind(options=pairs, value=value, description=name, style={"description_width": "initial"})
 
     def show(**values: Any) -> None:
-        output = draw(**values)
-        if type(output).__name__ == "Figure":
-            import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
 
+        output = draw(**values)
+        if isinstance(output, Figure):  # the same test as render's: a figure is shown as itself, then closed
             display(output)
             plt.close(output)
         else:
