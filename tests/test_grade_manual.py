@@ -34,6 +34,11 @@ NAME = "99-understanding.ipynb"
 SECRET = "the secret case add(10**6, 1)"
 EXAMPLE_ANSWER = "A larger kernel sees more of the image at once."
 PROMPT = "_Type your answer here._"
+# q1 is a find-the-bug question: the student starts from the planted `a - b` (bob leaves it in)
+ADD = (
+    "def add(a, b):\n    # BEGIN SOLUTION\n    return a + b\n    # END SOLUTION\n"
+    "    # BEGIN PROMPT\n    # return a - b\n    # END PROMPT"
+)
 
 
 def _raw(text: str):
@@ -57,15 +62,16 @@ def source_notebook():
         cells=[
             _markdown("# Understanding"),
             _code("import numpy as np\n\nfrom cnnbook.homework import assert_close, check, test"),
-            _raw("# BEGIN QUESTION\nname: q1\npoints: 2"),
-            _code("def add(a, b):\n    return a + b  # SOLUTION"),
+            _raw("# BEGIN QUESTION\nname: q1\npoints: 2\nkind: debug"),
+            _markdown("Find the bug: `add` should return the sum of its arguments."),
+            _code(ADD),
             _code('# TESTS\n@test("q1")\ndef small_numbers(student):\n    assert student.add(2, 3) == 5'),
             _code(
                 '# HIDDEN TESTS\n@test("q1")\ndef large_numbers(student):\n'
                 f"    assert student.add(10**6, 1) == 1_000_001, {SECRET!r}"
             ),
             _raw("# END QUESTION"),
-            _raw("# BEGIN QUESTION\nname: q2\npoints: 1"),
+            _raw("# BEGIN QUESTION\nname: q2\npoints: 1\nkind: predict"),
             _markdown('Predict, then check: is the output `"bigger"` or `"smaller"`? Set `guess`.'),
             _code('guess = "bigger"  # SOLUTION'),
             _code('# HIDDEN TESTS\n@test("q2")\ndef the_prediction(student):\n    assert student.guess == "bigger"'),
@@ -126,9 +132,16 @@ STUDENTS = {
 
 def test_a_manual_question_is_parsed_and_its_exercise_has_a_prompt():
     parsed = questions(source_notebook())
-    assert [(q.name, q.points, q.manual) for q in parsed] == [("q1", 2, False), ("q2", 1, False), ("q3", 2, True)]
+    assert [(q.name, q.points, q.manual, q.kind) for q in parsed] == [
+        ("q1", 2, False, "debug"),
+        ("q2", 1, False, "predict"),
+        ("q3", 2, True, "written"),
+    ]
     exercise = make_exercise(source_notebook(), NAME)
     text = nbformat.writes(exercise)
+    assert "def add(a, b):\n    return a - b" in [c.source for c in exercise.cells] and "a + b" not in text  # the bug
+    assert any(c.source == "**Question q1** (2 points, find the bug)" for c in exercise.cells)
+    assert any(c.source == "**Question q2** (1 point, predict, then check)" for c in exercise.cells)
     assert EXAMPLE_ANSWER not in text and "BEGIN SOLUTION" not in text and 'check("q3")' not in text
     answer = next(c for c in exercise.cells if c.get("id") == "q3-answer")
     assert answer.cell_type == "markdown" and answer.source == PROMPT

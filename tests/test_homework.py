@@ -1,6 +1,7 @@
 """The exercise format: plain data, the student handle, check, the generator, and real notebooks."""
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -154,13 +155,28 @@ def test_check_with_no_tests_says_so():
         ),
         ("answer = 6 * 7  # SOLUTION", "answer = ...  # YOUR CODE HERE"),
         ("a[0] = 1  # SOLUTION\nb = 2", "a[0] = ...  # YOUR CODE HERE\nb = 2"),
+        (  # find the bug: the student starts from the planted mistake
+            "def f(x):\n    # BEGIN SOLUTION\n    return x[::-1]\n    # END SOLUTION\n"
+            "    # BEGIN PROMPT\n    # return x[::1]  # a bug here\n    #\n    # END PROMPT\n    pass",
+            "def f(x):\n    return x[::1]  # a bug here\n    \n    pass",
+        ),
     ],
 )
 def test_stub(source, expected):
     assert stub(source) == expected
 
 
-@pytest.mark.parametrize("source", ["# BEGIN SOLUTION\nx = 1", "# END SOLUTION", "# BEGIN SOLUTION\n# BEGIN SOLUTION"])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "# BEGIN SOLUTION\nx = 1",
+        "# END SOLUTION",
+        "# BEGIN SOLUTION\n# BEGIN SOLUTION",
+        "# BEGIN PROMPT\n# x = 1\n# END PROMPT",  # a prompt replaces a solution, so follows one
+        "# BEGIN SOLUTION\nx = 2\n# END SOLUTION\n# BEGIN PROMPT\n# x = 1",  # never closed
+        "# BEGIN SOLUTION\nx = 2\n# END SOLUTION\n# BEGIN PROMPT\nx = 1\n# END PROMPT",  # would run in the solution
+    ],
+)
 def test_stub_rejects_unbalanced_markers(source):
     with pytest.raises(FormatError):
         stub(source)
@@ -203,6 +219,7 @@ def test_a_stale_exercise_is_reported(tmp_path, capsys):
 def test_generated_exercises_hold_no_solution_or_hidden_test():
     for name, text in expected_exercises().items():
         assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "# SOLUTION" not in text, name
+        assert "BEGIN PROMPT" not in text and "END PROMPT" not in text, name
 
 
 REPORT = """
@@ -224,8 +241,34 @@ def _run_and_check(path: Path) -> dict:
 
 @pytest.mark.parametrize("path", sorted((ROOT / "solutions").glob("*.ipynb")), ids=lambda p: p.name)
 def test_solutions_pass_every_test_and_exercises_pass_none(path):
-    declared = {q.name: len(q.tests) for q in questions(nbformat.read(path, as_version=4))}
+    # a written answer (manual) has no tests: it is graded by hand, never here
+    declared = {q.name: len(q.tests) for q in questions(nbformat.read(path, as_version=4)) if not q.manual}
     solved = _run_and_check(path)
     assert set(solved) == set(declared) and all(all(r) and r for r in solved.values()), solved
     untouched = _run_and_check(ROOT / "exercises" / path.name)
     assert set(untouched) == set(declared) and not any(any(r) for r in untouched.values()), untouched
+
+
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_every_chapter_asks_six_questions_of_three_kinds_one_written(path):
+    asked = questions(nbformat.read(path, as_version=4))
+    kinds = {q.kind for q in asked}
+    assert len(asked) >= 6 and len(kinds) >= 3 and "written" in kinds, [(q.name, q.kind) for q in asked]
+    for q in asked:  # a visible test of a prediction would print the answer the student is to predict
+        assert q.kind != "predict" or all(t.hidden for t in q.tests), f"{path.name} {q.name}: its tests must be hidden"
+
+
+def test_no_chapter_asks_for_what_another_chapter_asks_for():
+    """The names a chapter's tests read from the student (``student.<name>``) belong to that chapter alone."""
+    owner: dict[str, str] = {}
+    for path in SOLUTIONS:
+        names = set()
+        for q in questions(nbformat.read(path, as_version=4)):
+            for cell in q.tests:
+                names |= set(re.findall(r"\bstudent\.([A-Za-z_]\w*)", cell.source))
+        for name in sorted(names):
+            assert name not in owner, f"student.{name} is asked for in {owner[name]} and {path.name}"
+            owner[name] = path.name

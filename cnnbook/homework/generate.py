@@ -19,9 +19,12 @@ import nbformat
 from cnnbook.homework.notebook import (
     ANSWER_PROMPT,
     BEGIN_ANSWER,
+    BEGIN_PROMPT,
     BEGIN_QUESTION,
     END_ANSWER,
+    END_PROMPT,
     END_QUESTION,
+    KINDS,
     FormatError,
     answer_id,
     first_line,
@@ -37,11 +40,20 @@ _ASSIGNMENT = re.compile(r"^(\s*[\w.\[\], ]+?\s*=)(?!=)")
 
 
 def stub(source: str, where: str = "cell") -> str:
-    """Replace solution regions and ``# SOLUTION`` lines with a stub a student fills in."""
+    """Replace solution regions and ``# SOLUTION`` lines with a stub a student fills in.
+
+    A solution region followed directly by a ``# BEGIN PROMPT`` ... ``# END PROMPT`` block (each line
+    commented out) is replaced by that block's code instead: a find-the-bug question gives the student
+    the planted mistake, not an empty stub.
+    """
+    lines = source.splitlines()
     out: list[str] = []
     indent: str | None = None
-    for line in source.splitlines():
+    index = 0
+    while index < len(lines):
+        line = lines[index]
         marker = line.strip()
+        index += 1
         if marker == BEGIN_SOLUTION:
             if indent is not None:
                 raise FormatError(f"{where}: nested BEGIN SOLUTION")
@@ -49,10 +61,16 @@ def stub(source: str, where: str = "cell") -> str:
         elif marker == END_SOLUTION:
             if indent is None:
                 raise FormatError(f"{where}: END SOLUTION without BEGIN SOLUTION")
-            out += [f"{indent}# YOUR CODE HERE", f"{indent}raise NotImplementedError()"]
+            if index < len(lines) and lines[index].strip() == BEGIN_PROMPT:
+                prompt, index = _prompt(lines, index + 1, where)
+                out += prompt
+            else:
+                out += [f"{indent}# YOUR CODE HERE", f"{indent}raise NotImplementedError()"]
             indent = None
         elif indent is not None:
             continue
+        elif marker in (BEGIN_PROMPT, END_PROMPT):
+            raise FormatError(f"{where}: a PROMPT block must follow an END SOLUTION line directly")
         elif line.rstrip().endswith(SOLUTION_LINE):
             match = _ASSIGNMENT.match(line)
             lead = match.group(1) + " " if match else line[: len(line) - len(line.lstrip())]
@@ -62,6 +80,22 @@ def stub(source: str, where: str = "cell") -> str:
     if indent is not None:
         raise FormatError(f"{where}: BEGIN SOLUTION without END SOLUTION")
     return "\n".join(out)
+
+
+def _prompt(lines: list[str], index: int, where: str) -> tuple[list[str], int]:
+    """The uncommented lines of the PROMPT block that starts at ``index``, and the index after it."""
+    code: list[str] = []
+    while index < len(lines) and lines[index].strip() != END_PROMPT:
+        line = lines[index]
+        lead = line[: len(line) - len(line.lstrip())]
+        body = line.lstrip()
+        if body and not body.startswith("#"):
+            raise FormatError(f"{where}: every line of a PROMPT block is commented out: {line.strip()!r}")
+        code.append(lead + body[2:] if body.startswith("# ") else lead + body[1:])
+        index += 1
+    if index == len(lines):
+        raise FormatError(f"{where}: BEGIN PROMPT without END PROMPT")
+    return code, index + 1
 
 
 def stub_answer(source: str, where: str = "cell") -> str:
@@ -107,8 +141,8 @@ def make_exercise(solution, name: str):
         line = first_line(cell)
         if cell.cell_type == "raw" and line == BEGIN_QUESTION:
             current = parse_config(cell.source).name
-            points, manual = parsed[current].points, parsed[current].manual
-            worth = f"{points:g} point" + ("" if points == 1 else "s") + (", graded by hand" if manual else "")
+            points, kind = parsed[current].points, KINDS[parsed[current].kind]
+            worth = f"{points:g} point" + ("" if points == 1 else "s") + (f", {kind}" if kind else "")
             cells.append(_cell("markdown", f"**Question {current}** ({worth})", f"{current}-points"))
         elif cell.cell_type == "raw" and line == END_QUESTION:
             if not parsed[current].manual:  # a written answer has nothing to check

@@ -36,6 +36,9 @@ VISIBLE_TESTS = "# TESTS"
 HIDDEN_TESTS = "# HIDDEN TESTS"
 BEGIN_ANSWER, END_ANSWER = "<!-- BEGIN SOLUTION -->", "<!-- END SOLUTION -->"  # in markdown, as otter-assign's
 ANSWER_PROMPT = "_Type your answer here._"
+BEGIN_PROMPT, END_PROMPT = "# BEGIN PROMPT", "# END PROMPT"  # the planted code of a find-the-bug question
+# What a question asks for (its YAML's optional ``kind``), and how the student's copy names it.
+KINDS = {"implement": "", "predict": "predict, then check", "debug": "find the bug", "written": "graded by hand"}
 _NAME = re.compile(r"^q[0-9a-z_]*$")
 
 
@@ -60,6 +63,8 @@ class Question:
     tests: list[TestCell] = field(default_factory=list)
     manual: bool = False  # a written answer, graded by hand: no tests
     answers: int = 0  # its answer cells (one is required)
+    kind: str = "implement"  # one of KINDS
+    prompts: int = 0  # its PROMPT blocks (the planted code of a find-the-bug question)
 
 
 def first_line(cell) -> str:
@@ -115,6 +120,11 @@ def questions(nb, where: str = "notebook") -> list[Question]:
                 )
             if not current.manual and not current.tests:
                 raise FormatError(f"{here}: question {current.name!r} has no test cells")
+            if (current.kind == "debug") != (current.prompts > 0):
+                raise FormatError(
+                    f"{here}: question {current.name!r}: a find-the-bug question (kind: debug) and only such a "
+                    "question gives the student planted code in a # BEGIN PROMPT ... # END PROMPT block"
+                )
             found.append(current)
             current = None
         elif current is not None and current.manual and cell.cell_type == "code":
@@ -124,6 +134,8 @@ def questions(nb, where: str = "notebook") -> list[Question]:
             )
         elif current is not None and is_answer_cell(cell):
             current.answers += 1
+        elif current is not None and cell.cell_type == "code" and test_kind(cell) is None:
+            current.prompts += sum(line.strip() == BEGIN_PROMPT for line in cell.source.splitlines())
         elif (kind := test_kind(cell)) is not None:
             if current is None:
                 raise FormatError(f"{here}: a test cell outside any question")
@@ -136,7 +148,7 @@ def questions(nb, where: str = "notebook") -> list[Question]:
 
 
 def parse_config(source: str, here: str = "notebook") -> Question:
-    """The question a BEGIN QUESTION cell declares (its YAML: ``name``, ``points`` and optional ``manual``)."""
+    """The question a BEGIN QUESTION cell declares (YAML: ``name``, ``points``, optional ``manual`` and ``kind``)."""
     try:
         config = yaml.safe_load(source.split("\n", 1)[1] if "\n" in source else "") or {}
     except yaml.YAMLError as error:
@@ -149,4 +161,12 @@ def parse_config(source: str, here: str = "notebook") -> Question:
     manual = config.get("manual", False)
     if not isinstance(manual, bool):
         raise FormatError(f"{here}: 'manual' must be true or false, got {manual!r}")
-    return Question(name, float(points), manual=manual)
+    kind = config.get("kind", "written" if manual else "implement")
+    if kind not in KINDS:
+        raise FormatError(f"{here}: 'kind' must be one of {', '.join(KINDS)}, got {kind!r}")
+    if (kind == "written") != manual:
+        raise FormatError(f"{here}: a written answer is kind: written and manual: true, both or neither")
+    unknown = set(config) - {"name", "points", "manual", "kind"}
+    if unknown:
+        raise FormatError(f"{here}: unknown key(s) in the question's YAML: {', '.join(sorted(map(str, unknown)))}")
+    return Question(name, float(points), manual=manual, kind=kind)
