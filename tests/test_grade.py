@@ -48,6 +48,9 @@ from cnnbook.homework.student import Student
 from cnnbook.homework.wire import parse_reply, request_expression
 
 ROOT = Path(__file__).resolve().parents[1]
+# Chapters 1 and 7 of release 0.3.0, frozen: the grader suite grades against them, so the book's exercises can
+# change without rewriting the hostile submissions (the current chapters are graded in test_grade.py too).
+FROZEN = ROOT / "tests" / "submissions" / "homework"
 SUBMISSIONS = ROOT / "tests" / "submissions"
 CHAPTER1 = "01-convolution-and-edges.ipynb"
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
@@ -180,20 +183,20 @@ def test_clean_makes_one_short_printable_line():
 def test_load_tests_uses_its_own_registry_and_keeps_hidden_flags():
     notebook_registry = checks.REGISTRY
     before = {q: dict(t) for q, t in checks.REGISTRY.tests.items()}
-    loaded = load_tests(ROOT / "solutions" / CHAPTER1)  # its import cell imports test afresh: still registers there
+    loaded = load_tests(FROZEN / "solutions" / CHAPTER1)  # its import cell imports test afresh: still registers there
     assert checks.REGISTRY is notebook_registry and {q: dict(t) for q, t in checks.REGISTRY.tests.items()} == before
-    assert loaded.source == ROOT / "solutions" / CHAPTER1 and {q.name: q.points for q in loaded.questions} == FULL
+    assert loaded.source == FROZEN / "solutions" / CHAPTER1 and {q.name: q.points for q in loaded.questions} == FULL
     assert [(t.name, t.hidden) for t in loaded.questions[0].tests] == [
         ("no_padding", False),
         ("same_padding", False),
         ("strided_cases", True),
     ]
-    visible = load_tests(ROOT / "solutions" / CHAPTER1, visible_only=True)
+    visible = load_tests(FROZEN / "solutions" / CHAPTER1, visible_only=True)
     assert [len(q.tests) for q in visible.questions] == [2, 2, 1, 1, 1]
 
 
 def test_a_broken_source_is_the_graders_error(tmp_path):
-    nb = nbformat.read(ROOT / "solutions" / CHAPTER1, as_version=4)
+    nb = nbformat.read(FROZEN / "solutions" / CHAPTER1, as_version=4)
     cell = next(c for c in nb.cells if c.source.startswith("# HIDDEN TESTS"))
     cell.source += "\n1 / 0"
     nbformat.write(nb, tmp_path / "broken.ipynb")
@@ -202,10 +205,10 @@ def test_a_broken_source_is_the_graders_error(tmp_path):
 
 
 def test_read_submission(tmp_path):
-    cells = read_submission(ROOT / "exercises" / CHAPTER1)
+    cells = read_submission(FROZEN / "exercises" / CHAPTER1)
     assert cells[0] == (2, "import numpy as np\n\nfrom cnnbook.homework import assert_close, check, test")
     link = tmp_path / "link.ipynb"
-    link.symlink_to(ROOT / "solutions" / CHAPTER1)
+    link.symlink_to(FROZEN / "solutions" / CHAPTER1)
     for path, reason in [
         (link, "symbolic link"),
         (tmp_path / "missing.ipynb", "cannot read"),
@@ -277,8 +280,8 @@ def test_no_kernel_is_the_graders_failure(monkeypatch, capsys):
     monkeypatch.setattr(sys, "executable", "/nonexistent/python")
     failed = r"kernel (did not start|could not be launched)"  # setpriv starts, then fails to run it
     with pytest.raises(GraderError, match=failed):
-        grade(SUBMISSIONS / "solved.ipynb", ROOT / "solutions" / CHAPTER1)
-    assert cli_main(["grade", str(SUBMISSIONS / "solved.ipynb"), "--source", str(ROOT / "solutions" / CHAPTER1)]) == 2
+        grade(SUBMISSIONS / "solved.ipynb", FROZEN / "solutions" / CHAPTER1)
+    assert cli_main(["grade", str(SUBMISSIONS / "solved.ipynb"), "--source", str(FROZEN / "solutions" / CHAPTER1)]) == 2
     assert re.search(failed, capsys.readouterr().err)
 
 
@@ -354,18 +357,18 @@ def test_the_grader_never_runs_kernel_side_code_itself(monkeypatch):
     for name in ("answer", "run_request"):
         monkeypatch.setattr(in_kernel, name, forbidden)
     monkeypatch.setattr(in_kernel.LocalTransport, "__init__", forbidden)
-    report = grade(SUBMISSIONS / "solved.ipynb", ROOT / "solutions" / CHAPTER1, isolate=False)
+    report = grade(SUBMISSIONS / "solved.ipynb", FROZEN / "solutions" / CHAPTER1, isolate=False)
     assert report.score == report.max_score == 10
 
 
 def test_without_isolation_the_report_says_so():
-    report = grade(SUBMISSIONS / "solved.ipynb", ROOT / "solutions" / CHAPTER1, isolate=False)
+    report = grade(SUBMISSIONS / "solved.ipynb", FROZEN / "solutions" / CHAPTER1, isolate=False)
     assert report.score == 10 and not report.isolated
     assert any(w.startswith("not isolated") for w in report.warnings)
 
 
 def test_visible_only_grades_with_the_visible_tests():
-    report = grade(SUBMISSIONS / "partial.ipynb", ROOT / "solutions" / CHAPTER1, visible_only=True)
+    report = grade(SUBMISSIONS / "partial.ipynb", FROZEN / "solutions" / CHAPTER1, visible_only=True)
     assert not any(t.hidden for q in report.questions for t in q.tests)
     # q2: the shape test passes, the value test fails; q5's visible case has no leftover rows
     assert {q.name: q.score for q in report.questions} == {"q1": 2, "q2": 1.5, "q3": 1, "q4": 0, "q5": 2}
@@ -376,8 +379,10 @@ def hostile(tmp_path_factory):
     """Grade every notebook of tests/submissions in one ``cnnbook grade`` run; yield the reports' folder."""
     private = tmp_path_factory.mktemp("private")  # pytest's base folder is 0700: the kernel's user cannot enter
     (private / "solutions").mkdir()
-    shutil.copy(ROOT / "solutions" / CHAPTER1, private / "solutions")
-    shutil.copytree(SUBMISSIONS, private / "submissions", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    shutil.copy(FROZEN / "solutions" / CHAPTER1, private / "solutions")
+    shutil.copytree(
+        SUBMISSIONS, private / "submissions", ignore=shutil.ignore_patterns("*.py", "__pycache__", "homework")
+    )
     out = Path(tempfile.mkdtemp(prefix="cnnbook-reports-"))
     out.chmod(0o777)  # writable by the kernel's user, so the fake-report attack has a real target
     command = [

@@ -28,8 +28,11 @@ from cnnbook.homework.grade import grade
 from cnnbook.homework.sandbox import processes
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTER1 = ROOT / "solutions" / "01-convolution-and-edges.ipynb"
-CHAPTER7 = ROOT / "solutions" / "07-cnn-from-scratch.ipynb"
+# Chapters 1 and 7 of release 0.3.0, frozen: the grader suite grades against them, so the book's exercises can
+# change without rewriting the hostile submissions (the current chapters are graded in test_grade.py too).
+FROZEN = ROOT / "tests" / "submissions" / "homework"
+CHAPTER1 = FROZEN / "solutions" / "01-convolution-and-edges.ipynb"
+CHAPTER7 = FROZEN / "solutions" / "07-cnn-from-scratch.ipynb"
 AS_ROOT = os.geteuid() == 0
 USER_UID = 60999  # the unprivileged grader of the "user" mode: outside the dynamic uids the root mode hands out
 SHARED = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
@@ -202,7 +205,7 @@ def test_a_kernel_cannot_rewrite_the_grader_it_runs_under(mode):
     try:
         shutil.copytree(ROOT / "cnnbook", folder / "lib" / "cnnbook", ignore=shutil.ignore_patterns("__pycache__"))
         shutil.copy(CHAPTER1, folder / CHAPTER1.name)
-        shutil.copy(ROOT / "exercises" / CHAPTER1.name, folder / "exercise.ipynb")
+        shutil.copy(FROZEN / "exercises" / CHAPTER1.name, folder / "exercise.ipynb")
         nbformat.write(hostile.rewrites_package(), folder / "rewrites.ipynb")
         if mode == "user" and AS_ROOT:
             for path in [folder, *folder.rglob("*")]:

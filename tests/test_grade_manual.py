@@ -24,7 +24,7 @@ import pytest
 from cnnbook.homework.classroom import runner_result
 from cnnbook.homework.cli import main as cli_main
 from cnnbook.homework.generate import make_exercise, stub_answer
-from cnnbook.homework.grade import QuestionResult, Report, TestResult
+from cnnbook.homework.grade import QuestionResult, Report, TestResult, load_tests
 from cnnbook.homework.gradescope import to_results
 from cnnbook.homework.notebook import FormatError, questions
 from cnnbook.homework.report import to_text
@@ -374,3 +374,16 @@ def test_regrade_refuses_bad_points_and_writes_nothing(graded, tmp_path, capsys,
     assert cli_main(["regrade", str(tmp_path / "json"), "--manual", str(manual)]) == 2
     assert error in capsys.readouterr().err
     assert {p: p.read_text() for p in (tmp_path / "json").rglob("*.json")} == before
+
+
+def test_visible_only_leaves_out_a_prediction_whose_tests_are_all_hidden(tmp_path):
+    """A student's own score (GitHub Classroom's) counts what visible tests check: not a prediction, never
+    a hidden test's answer; a written answer stays pending."""
+    source = tmp_path / NAME
+    nbformat.write(source_notebook(), source)
+    loaded = load_tests(source, visible_only=True)
+    assert [(q.name, q.manual, [t.name for t in q.tests]) for q in loaded.questions] == [
+        ("q1", False, ["small_numbers"]),
+        ("q3", True, []),
+    ]
+    assert [q.name for q in load_tests(source).questions] == ["q1", "q2", "q3"]

@@ -35,8 +35,10 @@ class Chapter:
 
 CHAPTERS: tuple[Chapter, ...] = (
     Chapter(1, "convolution-and-edges", "Convolution and edge detection", ("conv", "edges", "shapes", "counts")),
-    Chapter(2, "parameter-sharing", "Parameter sharing and local connectivity", ("sharing", "counts")),
-    Chapter(3, "padding-stride-dilation", "Padding, stride, dilation and output size", ("padding", "conv")),
+    Chapter(2, "parameter-sharing", "Parameter sharing and local connectivity", ("sharing", "channels", "counts")),
+    Chapter(
+        3, "padding-stride-dilation", "Padding, stride, dilation and output size", ("padding", "receptive", "conv")
+    ),
     Chapter(4, "pooling", "Pooling and spatial pyramid pooling", ("pooling",)),
     Chapter(
         5,

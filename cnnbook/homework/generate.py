@@ -145,7 +145,8 @@ def make_exercise(solution, name: str):
             worth = f"{points:g} point" + ("" if points == 1 else "s") + (f", {kind}" if kind else "")
             cells.append(_cell("markdown", f"**Question {current}** ({worth})", f"{current}-points"))
         elif cell.cell_type == "raw" and line == END_QUESTION:
-            if not parsed[current].manual:  # a written answer has nothing to check
+            # a written answer has nothing to check, and a prediction's tests are hidden (its reveal cell checks)
+            if any(not test.hidden for test in parsed[current].tests):
                 cells.append(_cell("code", f'check("{current}")', f"{current}-check"))
             current = None
         elif test_kind(cell) == "hidden":

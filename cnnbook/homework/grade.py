@@ -282,7 +282,8 @@ def load_tests(source: Path, visible_only: bool = False) -> SourceTests:
         with registry.collecting():
             for cell in _import_cells(nb):
                 _run(cell, f"{source.name} (imports)", namespace)
-            found = [_load_question(question, source, namespace, registry, visible_only) for question in parsed]
+            loaded = [_load_question(question, source, namespace, registry, visible_only) for question in parsed]
+            found = [question for question in loaded if question is not None]
     except GraderError:
         raise
     except Exception as error:  # noqa: BLE001 -- a test cell that fails to run is the source's fault
@@ -292,8 +293,11 @@ def load_tests(source: Path, visible_only: bool = False) -> SourceTests:
 
 def _load_question(
     question: Question, source: Path, namespace: dict, registry: Registry, visible_only: bool
-) -> SourceQuestion:
-    """Run one question's test cells in order; a test redefined by a later cell takes that cell's visibility."""
+) -> SourceQuestion | None:
+    """Run one question's test cells in order; a test redefined by a later cell takes that cell's visibility.
+
+    With ``visible_only``, a question whose tests are all hidden (a prediction) is left out (None): what
+    only hidden tests can check is not in the students' own score."""
     if question.manual:
         return SourceQuestion(question.name, question.points, [], manual=True)
     tests: list[SourceTest] = []
@@ -304,6 +308,8 @@ def _load_question(
             if before.get(name) is not function:
                 tests = [t for t in tests if t.name != name] + [SourceTest(name, cell.hidden, function)]
     kept = [t for t in tests if not (visible_only and t.hidden)]
+    if visible_only and tests and not kept:
+        return None
     if not kept:
         raise GraderError(f"{source}: question {question.name!r} has no {'visible ' if visible_only else ''}tests")
     return SourceQuestion(question.name, question.points, kept)
