@@ -27,60 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.timing import HEADER, arguments, interleaved, row, use_threads  # noqa: E402
 from cnnbook.nn import (  # noqa: E402
     SGD,
-    AvgPool2D,
-    BatchNorm2D,
-    Conv2D,
-    Dense,
-    Flatten,
-    Identity,
-    Layer,
     Network,
-    Parallel,
-    ReLU,
-    Sequential,
     small_resnet,
 )
-
-
-def torch_module(layer: Layer):
-    """The PyTorch (channels-first) module computing what ``layer`` computes, with its weights and statistics."""
-    import torch
-    from torch import nn
-
-    class Sum(nn.Module):
-        """Parallel: the sum of the branches' outputs."""
-
-        def __init__(self, branches: list[nn.Module]) -> None:
-            super().__init__()
-            self.branches = nn.ModuleList(branches)
-
-        def forward(self, x):
-            return sum(branch(x) for branch in self.branches)
-
-    if isinstance(layer, Sequential):
-        return nn.Sequential(*map(torch_module, layer.layers))
-    if isinstance(layer, Parallel):
-        return Sum(list(map(torch_module, layer.branches)))
-    if isinstance(layer, AvgPool2D):
-        return nn.AvgPool2d(layer.size, layer.stride)
-    simple = {Identity: nn.Identity, ReLU: nn.ReLU, Flatten: nn.Flatten}  # Flatten: after a 1x1 map, same order
-    if type(layer) in simple:
-        return simple[type(layer)]()
-    if isinstance(layer, Conv2D):
-        module = nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, layer.padding)
-        weight = layer.params["weight"].transpose(3, 2, 0, 1)  # (kh, kw, C, K) -> (K, C, kh, kw)
-    elif isinstance(layer, Dense):
-        module, weight = nn.Linear(layer.in_features, layer.out_features), layer.params["weight"].T
-    elif isinstance(layer, BatchNorm2D):
-        module, weight = nn.BatchNorm2d(layer.channels, layer.eps, layer.momentum), layer.params["weight"]
-    else:
-        raise TypeError(f"no PyTorch counterpart for {layer!r}")
-    with torch.no_grad():
-        module.weight.copy_(torch.from_numpy(np.ascontiguousarray(weight)))
-        module.bias.copy_(torch.from_numpy(layer.params["bias"]))
-        for name, value in layer.buffers.items():
-            getattr(module, name).copy_(torch.from_numpy(value))
-    return module
+from cnnbook.nn.torch_twin import torch_module  # noqa: E402
 
 
 def numpy_step(net: Network, x: np.ndarray, y: np.ndarray) -> Callable[[], None]:

@@ -15,13 +15,8 @@ from cnnbook.nn import (
     BatchNorm2D,
     Conv2D,
     Dense,
-    Flatten,
-    Identity,
     Layer,
     Network,
-    Parallel,
-    ReLU,
-    Sequential,
     layer_gradient_errors,
     network_gradient_errors,
     numerical_gradient,
@@ -29,6 +24,7 @@ from cnnbook.nn import (
     residual_block,
     small_resnet,
 )
+from cnnbook.nn.torch_twin import torch_module
 
 
 def randomise(model, seed: int = 0):
@@ -133,54 +129,6 @@ def test_batchnorm_errors_name_the_expected_shape():
 # -- PyTorch as the oracle --------------------------------------------------------------------------
 
 
-def torch_module(torch, layer: Layer, pairs: list | None = None):
-    """The PyTorch (channels-first) module computing what ``layer`` computes, with its weights and statistics.
-
-    Every (our layer, their module) pair holding parameters is appended to ``pairs``, to compare gradients.
-    """
-    nn = torch.nn
-    pairs = [] if pairs is None else pairs
-
-    class Sum(nn.Module):
-        def __init__(self, branches):
-            super().__init__()
-            self.branches = nn.ModuleList(branches)
-
-        def forward(self, x):
-            return sum(branch(x) for branch in self.branches)
-
-    def tensor(array):
-        return torch.from_numpy(np.ascontiguousarray(array))
-
-    if isinstance(layer, Sequential):
-        return nn.Sequential(*[torch_module(torch, inner, pairs) for inner in layer.layers])
-    if isinstance(layer, Parallel):
-        return Sum([torch_module(torch, branch, pairs) for branch in layer.branches])
-    simple = {Identity: nn.Identity, ReLU: nn.ReLU, Flatten: nn.Flatten}
-    if type(layer) in simple:
-        return simple[type(layer)]()
-    if isinstance(layer, AvgPool2D):
-        return nn.AvgPool2d(layer.size, layer.stride)
-    dtype = torch.float64 if layer.params["weight"].dtype == np.float64 else torch.float32
-    if isinstance(layer, Conv2D):
-        module = nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, layer.padding)
-        weight = layer.params["weight"].transpose(3, 2, 0, 1)
-    elif isinstance(layer, Dense):
-        module, weight = nn.Linear(layer.in_features, layer.out_features), layer.params["weight"].T
-    elif isinstance(layer, BatchNorm2D):
-        module, weight = nn.BatchNorm2d(layer.channels, layer.eps, layer.momentum), layer.params["weight"]
-    else:
-        raise TypeError(f"no PyTorch counterpart for {layer!r}")
-    module = module.to(dtype)
-    with torch.no_grad():
-        module.weight.copy_(tensor(weight))
-        module.bias.copy_(tensor(layer.params["bias"]))
-        for name, value in layer.buffers.items():
-            getattr(module, name).copy_(tensor(value))
-    pairs.append((layer, module))
-    return module
-
-
 def as_ours(tensor, like: np.ndarray) -> np.ndarray:
     """A PyTorch parameter or gradient in our layout (conv (K, C, kh, kw) -> (kh, kw, C, K), linear transposed)."""
     array = tensor.detach().numpy()
@@ -218,7 +166,7 @@ def test_batchnorm_matches_pytorch_in_training_and_evaluation(dtype, tolerance):
     torch = pytest.importorskip("torch")
     layer = randomise(BatchNorm2D(4, momentum=0.2), seed=7).to(dtype)
     pairs: list = []
-    module = torch_module(torch, layer, pairs)
+    module = torch_module(layer, pairs)
     rng = np.random.default_rng(8)
     for step in range(3):  # three training batches: outputs, gradients and running statistics after each
         x = rng.normal(2.0, 3.0, size=(3, 5, 6, 4)).astype(dtype)
@@ -252,7 +200,7 @@ def test_residual_block_matches_pytorch_in_training_and_evaluation(in_channels, 
     torch = pytest.importorskip("torch")
     block = randomise(residual_block(in_channels, out_channels, stride, rng=9), seed=10).to(np.float64)
     pairs: list = []
-    module = torch_module(torch, block, pairs)
+    module = torch_module(block, pairs)
     rng = np.random.default_rng(11)
     x = rng.normal(size=(3, 7, 6, in_channels))
     for training in (True, True, False):
@@ -277,7 +225,7 @@ def test_small_resnet_trains_like_pytorch_with_momentum_and_weight_decay():
     torch = pytest.importorskip("torch")
     net = randomise(small_resnet(channels=(3, 4), classes=5, seed=12, image_size=8), seed=13).to(np.float64)
     pairs: list = []
-    model = torch.nn.Sequential(*[torch_module(torch, layer, pairs) for layer in net.layers])
+    model = torch.nn.Sequential(*[torch_module(layer, pairs) for layer in net.layers])
     decayed = [getattr(m, key) for layer, m in pairs for key in layer.params if key in layer.decayed]
     others = [getattr(m, key) for layer, m in pairs for key in layer.params if key not in layer.decayed]
     assert len(decayed) == sum(isinstance(layer, (Conv2D, Dense)) for layer, _ in pairs)
