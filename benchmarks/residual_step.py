@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.timing import HEADER, arguments, interleaved, row, use_threads  # noqa: E402
+from benchmarks.timing import HEADER, arguments, interleaved, row, torch_sgd_step, use_threads  # noqa: E402
 from cnnbook.nn import (  # noqa: E402
     SGD,
     Network,
@@ -51,16 +51,8 @@ def torch_step(net: Network, x: np.ndarray, y: np.ndarray) -> Callable[[], None]
         difference = float(np.abs(net.forward(x) - model(images).numpy()).max())
     assert difference < 1e-4, f"the two engines disagree (max logit difference {difference:.1e})"
     model.train()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     labels = torch.from_numpy(y.astype(np.int64))
-
-    def step() -> None:
-        optimizer.zero_grad(set_to_none=True)
-        loss = nn.functional.cross_entropy(model(images), labels)
-        loss.backward()
-        optimizer.step()
-
-    return step
+    return torch_sgd_step(model, images, labels)
 
 
 def compare(batch: int, rounds: int, steps: int, batch_norm: bool = True, seed: int = 0) -> dict[str, float]:

@@ -77,3 +77,19 @@ def use_threads(threads: int) -> str:
     return f"NumPy {np.__version__}, PyTorch {torch.__version__} with {torch.get_num_threads()} threads, " + (
         f"{os.cpu_count()} CPU cores"
     )
+
+
+def torch_sgd_step(model, images, labels, learning_rate: float = 0.01) -> Callable[[], None]:
+    """One PyTorch training step of ``model`` (cross-entropy, plain SGD) as a closure: the peer of the
+    engine's ``Network.train_step`` in every benchmark."""
+    import torch
+
+    optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate)
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.cross_entropy(model(images), labels)
+        loss.backward()
+        optimizer.step()
+
+    return step

@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.timing import HEADER, arguments, interleaved, row, use_threads  # noqa: E402
+from benchmarks.timing import HEADER, arguments, interleaved, row, torch_sgd_step, use_threads  # noqa: E402
 from cnnbook.nn import SGD, Network, nielsen_two_conv  # noqa: E402
 
 
@@ -62,17 +62,8 @@ def torch_step(net: Network, x: np.ndarray, y: np.ndarray) -> Callable[[], None]
     copy_weights_to_torch(net, model)
     difference = same_logits(net, model, x)
     assert difference < 1e-4, f"the two engines disagree (max logit difference {difference:.1e})"
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     images = torch.from_numpy(x[:, None, :, :].copy())  # channels-first, as PyTorch expects
-    labels = torch.from_numpy(y.astype(np.int64))
-
-    def step() -> None:
-        optimizer.zero_grad(set_to_none=True)
-        loss = nn.functional.cross_entropy(model(images), labels)
-        loss.backward()
-        optimizer.step()
-
-    return step
+    return torch_sgd_step(model, images, torch.from_numpy(y.astype(np.int64)))
 
 
 def copy_weights_to_torch(net: Network, model) -> None:
