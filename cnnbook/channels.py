@@ -63,11 +63,7 @@ def check_layer(
         raise ValueError(f"x and w must not be empty, got shapes {x.shape} and {w.shape}")
     if w.shape[2] > x.shape[1] or w.shape[3] > x.shape[2]:
         raise ValueError(f"w's kernel {w.shape[2]}x{w.shape[3]} must fit in the {x.shape[1]}x{x.shape[2]} input")
-    if b is not None:
-        b = np.asarray(b, dtype=float)
-        if b.shape != (w.shape[0],):
-            raise ValueError(f"b must have shape ({w.shape[0]},), one bias per output channel, got {b.shape}")
-    return x, w, b
+    return x, w, _check_bias(b, w.shape[0], "b", "bias per output channel")
 
 
 def _check_out_channel(w: np.ndarray, out_channel: int) -> int:
@@ -159,12 +155,13 @@ def _check_matrix(weight: np.ndarray, columns: int | None, name: str = "weight")
     return weight
 
 
-def _check_bias(bias: np.ndarray | None, units: int) -> np.ndarray | None:
+def _check_bias(bias: np.ndarray | None, units: int, name: str = "bias", each: str = "per unit") -> np.ndarray | None:
+    """``bias`` as a float vector of ``units`` values (None stays None), or a ValueError naming the shape."""
     if bias is None:
         return None
     bias = np.asarray(bias, dtype=float)
     if bias.shape != (units,):
-        raise ValueError(f"bias must have shape ({units},), one per unit, got {bias.shape}")
+        raise ValueError(f"{name} must have shape ({units},), one {each}, got {bias.shape}")
     return bias
 
 
