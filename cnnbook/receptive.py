@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnnbook import architectures as arch
-from cnnbook.conv import conv2d, kernel_span
+from cnnbook.conv import conv2d, kernel_span, output_size
 from cnnbook.validate import check_int, positive
 
 
@@ -155,7 +155,7 @@ def stages_of(layers: Sequence[arch.Layer]) -> list[tuple[str, Step]]:
             out.append((layer.name, Stage(layer.k, layer.stride, layer.padding)))
         elif isinstance(layer, arch.Pool):
             out.append((layer.name, Stage(layer.k, layer.stride or layer.k, layer.padding)))
-        elif isinstance(layer, arch._Residual):
+        elif isinstance(layer, (arch.BasicBlock, arch.Bottleneck)):
             main, shortcut = layer.paths(1)  # the channel count does not move the field
             steps = [tuple(s for _, s in stages_of(path)) for path in (main, shortcut)]
             out.append((layer.name, Residual(steps[0], steps[1], layer.name)))
@@ -261,10 +261,11 @@ def draw_stack(k: int = 3, s: int = 1, d: int = 1, layers: int = 3):
     n = top.size + 2 * top.jump  # three outputs at the top: draw the field of the middle one
     lengths = [n]
     for stage in stack:
-        lengths.append((lengths[-1] - stage.span) // stage.s + 1)
+        lengths.append(output_size(lengths[-1], stage.k, stage.s, stage.p, stage.d))
+    # at every level, the units the top output depends on (the top output itself: unit 1 of 3)
+    used_at = [set(influencing_inputs(stack[level:], lengths[level], 1)) for level in range(layers)] + [{1}]
     fig, ax = plt.subplots(figsize=(max(8.0, 0.28 * n + 2.5), 0.75 * (layers + 1) + 1.4))
-    for level, length in enumerate(lengths):
-        used = set(influencing_inputs(stack[level:], length, 1)) if level < layers else {1}
+    for level, (length, used) in enumerate(zip(lengths, used_at)):
         where = fields(stack[:level])[-1] if level else INPUT  # each unit drawn at the centre of its field
         for i in range(length):
             colour = "#d9534f" if i in used else "#dde6ee"
@@ -277,7 +278,7 @@ def draw_stack(k: int = 3, s: int = 1, d: int = 1, layers: int = 3):
     ax.axis("off")
     ax.set_title(
         f"{layers} layer(s) of k={k}, s={s}, d={d}: the recurrence says size {top.size}, jump {top.jump}\n"
-        f"the brute force: the top output reads {len(influencing_inputs(stack, n, 1))} input positions",
+        f"the brute force: the top output reads {len(used_at[0])} input positions",
         fontsize=10,
     )
     fig.tight_layout()
