@@ -241,13 +241,14 @@ def _run_and_check(path: Path) -> dict:
 
 @pytest.mark.parametrize("path", sorted((ROOT / "solutions").glob("*.ipynb")), ids=lambda p: p.name)
 def test_solutions_pass_every_test_and_exercises_pass_none(path):
+    parsed = questions(nbformat.read(path, as_version=4))
     # a written answer (manual) has no tests: it is graded by hand, never here
-    declared = {q.name: len(q.tests) for q in questions(nbformat.read(path, as_version=4)) if not q.manual}
+    declared = {q.name: len(q.tests) for q in parsed if not q.manual}
     solved = _run_and_check(path)
     assert set(solved) == set(declared) and all(all(r) and r for r in solved.values()), solved
     untouched = _run_and_check(ROOT / "exercises" / path.name)
     # the student's copy registers only visible tests (a prediction's are all hidden: the grader runs them)
-    visible = {q.name for q in questions(nbformat.read(path, as_version=4)) if any(not t.hidden for t in q.tests)}
+    visible = {q.name for q in parsed if any(not t.hidden for t in q.tests)}
     assert set(untouched) == visible and not any(any(r) for r in untouched.values()), untouched
 
 
