@@ -112,17 +112,18 @@ def fields(steps: Sequence[Step]) -> list[Field]:
 # --- the brute-force answer ---------------------------------------------------------------------------
 
 
-def _reached(x: np.ndarray, steps: Sequence[Step]) -> np.ndarray:
-    """Which positions of each row of ``x`` (N, L) something nonzero reaches through ``steps``: each step is
-    the real 1-D convolution (every weight one) and keeps only reached-or-not, so no contribution is lost
-    to rounding however deep the stack; a residual block reaches what either of its paths reaches."""
+def _propagate(x: np.ndarray, steps: Sequence[Step], count: bool = False) -> np.ndarray:
+    """``x`` (N, L) through ``steps``, each the real 1-D convolution with every weight one (a residual block
+    adds its two paths). With ``count`` the result counts the paths from each input to each output; without,
+    each step keeps only reached-or-not, so no contribution is lost to rounding however deep the stack."""
     for step in steps:
         if isinstance(step, Residual):
-            x = np.maximum(_reached(x, step.main), _reached(x, step.shortcut))
-            continue
-        w = np.ones((1, 1, 1, step.k))
-        x = conv2d(x[:, None, None, :], w, stride=(1, step.s), padding=(0, step.p), dilation=(1, step.d))[:, 0, 0]
-        x = (x > 0).astype(np.float64)
+            x = _propagate(x, step.main, count) + _propagate(x, step.shortcut, count)
+        else:
+            w = np.ones((1, 1, 1, step.k))
+            x = conv2d(x[:, None, None, :], w, stride=(1, step.s), padding=(0, step.p), dilation=(1, step.d))[:, 0, 0]
+        if not count:
+            x = (x > 0).astype(np.float64)
     return x
 
 
@@ -136,10 +137,25 @@ def influencing_inputs(steps: Sequence[Step], n: int, index: int) -> list[int]:
     """
     positive(n=n)
     check_int(0, index=index)
-    out = _reached(np.eye(n), steps)  # row i: where an impulse at input i arrives
+    out = _propagate(np.eye(n), steps)  # row i: where an impulse at input i arrives
     if index >= out.shape[1]:
         raise ValueError(f"index must be below the output length {out.shape[1]} for n={n}, got {index}")
     return np.flatnonzero(out[:, index]).tolist()
+
+
+def path_counts(steps: Sequence[Step], n: int, index: int) -> np.ndarray:
+    """For each of the ``n`` input positions, how many paths through ``steps`` (one per chain of kernel taps)
+    lead from it to output ``index``: why the centre of a field weighs more than its edge.
+
+    >>> path_counts([Stage(3), Stage(3)], n=5, index=0).astype(int).tolist()
+    [1, 2, 3, 2, 1]
+    """
+    positive(n=n)
+    check_int(0, index=index)
+    out = _propagate(np.eye(n), steps, count=True)
+    if index >= out.shape[1]:
+        raise ValueError(f"index must be below the output length {out.shape[1]} for n={n}, got {index}")
+    return out[:, index]
 
 
 # --- the networks of chapter 9 --------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from cnnbook.receptive import (
     influencing_inputs,
     mass_side,
     network_field,
+    path_counts,
     spread,
     stages_of,
     uniform_field,
@@ -130,3 +131,13 @@ def test_mass_side():
     field = np.zeros((7, 7))
     field[3, 3], field[0, 0] = 0.6, 0.4
     assert mass_side(field, 0.5) == 1 and mass_side(field, 0.9) == 7
+
+
+def test_path_counts_are_the_chains_of_taps():
+    stack = [Stage(3, p=1), Stage(3, p=1), Stage(2, 2), Stage(3, p=1), Stage(3, p=1)]
+    counts = path_counts(stack, 28, 7)
+    assert counts.sum() == 3 * 3 * 2 * 3 * 3  # one path per choice of tap in each layer (no padding reached)
+    assert np.flatnonzero(counts).tolist() == influencing_inputs(stack, 28, 7)
+    assert counts[8:22].tolist() == counts[8:22][::-1].tolist()  # symmetric about the field's centre, 14.5
+    with pytest.raises(ValueError, match="below the output length"):
+        path_counts(stack, 28, 14)
