@@ -39,6 +39,14 @@ class SGD:
         self._velocity: dict[str, np.ndarray] = {}  # by parameter path, e.g. "0.weight"
         self._walked: tuple[list[Layer], list[tuple[str, Layer, str]]] = ([], [])  # layers -> their parameters
 
+    def velocities(self) -> dict[str, np.ndarray]:
+        """A copy of the momentum of every parameter that has one, by parameter path (for a checkpoint)."""
+        return {name: velocity.copy() for name, velocity in self._velocity.items()}
+
+    def load_velocities(self, velocities: dict[str, np.ndarray]) -> None:
+        """Restore momentum saved by :meth:`velocities`, so that training resumes exactly where it stopped."""
+        self._velocity = {name: np.array(velocity) for name, velocity in velocities.items()}
+
     def step(self, layers: Sequence[Layer]) -> None:
         """Move every parameter against its gradient (computed by the last ``backward``).
 
