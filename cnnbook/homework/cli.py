@@ -2,6 +2,8 @@
 
     cnnbook grade SUBMISSION.ipynb [--source solutions/NN.ipynb] [--json report.json] [--junit report.xml]
     cnnbook grade submissions/ --source solutions/ --json reports/ --junit reports/ --csv scores.csv
+    cnnbook grade submissions/ --source solutions/ --shard 2/4 --json shard2/json --csv shard2/scores.csv
+    cnnbook merge-reports shard*/scores.csv --json shard*/json --csv scores.csv --summary-csv summary.csv
     cnnbook regrade reports/ --manual manual.csv --csv scores.csv       (written answers graded by hand)
     cnnbook grade exercises/ --source solutions/ --visible-only --classroom "$GITHUB_OUTPUT"   (GitHub Classroom)
     cnnbook grade SUBMISSION.ipynb --source SOLUTION.ipynb --gradescope results.json          (Gradescope)
@@ -59,6 +61,18 @@ def main(argv: list[str] | None = None) -> int:
             "CSV is wrong (points outside 0 to the question's maximum, an unknown student or question).",
         )
     )
+    _merge_parser(
+        commands.add_parser(
+            "merge-reports",
+            help="merge the reports of a class graded in shards (cnnbook grade --shard K/N) into one class's",
+            description="Merge the scores CSVs of the shards of a class (cnnbook grade --shard K/N --csv) into "
+            "the one an unsharded run writes (its lines in the same order; the seconds are each shard's), and "
+            "write the class summary and the Markdown from the shards' JSON reports (--json). Shards that "
+            "overlap (a submission twice), a CSV that is not cnnbook grade's, or JSON reports of other "
+            "submissions are refused, and then nothing is written.",
+            epilog="Exit status: 0 when merged, 2 when the shards cannot be merged or a file cannot be written.",
+        )
+    )
     exercises = commands.add_parser("exercises", help="generate exercises/ from solutions/ (--check: only verify)")
     exercises.add_argument("--check", action="store_true", help="only report stale or missing exercise notebooks")
     exercises.add_argument("--root", type=Path, help="the repository root")
@@ -80,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         return zip_command(args)
     if args.command == "regrade":
         return regrade_command(args)
+    if args.command == "merge-reports":
+        return merge_command(args)
     return grade_command(args)
 
 
@@ -167,7 +183,26 @@ def _grade_parser(parser: argparse.ArgumentParser) -> None:
         "same as with --jobs 1 (default: the number of CPU cores; 1 with --user, whose processes are all killed "
         "after each notebook)",
     )
+    parser.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="K/N",
+        help="grade only shard K of N (1 <= K <= N) of the notebooks found, for N machines grading one class: "
+        "in the order of their paths in the folder given, the K-th, (K+N)-th... (the same on every machine); "
+        "merge the shards' reports with cnnbook merge-reports",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the totals")
+
+
+def _shard(text: str) -> tuple[int, int]:
+    """argparse's type for --shard: ``K/N`` with 1 <= K <= N."""
+    shard, slash, shards = text.partition("/")
+    if not (slash and shard.strip().isdecimal() and shards.strip().isdecimal()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not K/N, shard K of N (e.g. 2/4)")
+    k, n = int(shard), int(shards)
+    if not 1 <= k <= n:
+        raise argparse.ArgumentTypeError(f"{text!r}: in K/N, K must be from 1 to N (e.g. 1/4 to 4/4)")
+    return k, n
 
 
 def _positive(text: str) -> int:
@@ -193,6 +228,51 @@ def _regrade_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--csv", type=Path, help="write the scores, one line per report (as cnnbook grade --csv)")
     parser.add_argument("--summary-csv", type=Path, help="write the class summary (as cnnbook grade --summary-csv)")
     parser.add_argument("--markdown", type=Path, help="append a Markdown summary")
+
+
+def _merge_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "scores", nargs="+", type=Path, metavar="SCORES_CSV", help="the shards' scores CSVs (cnnbook grade --csv)"
+    )
+    parser.add_argument(
+        "--json",
+        nargs="+",
+        action="extend",
+        type=Path,
+        metavar="REPORTS",
+        help="the shards' JSON reports, or folders searched for them (needed for --summary-csv and --markdown)",
+    )
+    parser.add_argument("--csv", type=Path, help="write the class's scores (as cnnbook grade --csv)")
+    parser.add_argument("--summary-csv", type=Path, help="write the class summary (as cnnbook grade --summary-csv)")
+    parser.add_argument("--markdown", type=Path, help="append the Markdown summary (as cnnbook grade --markdown)")
+
+
+def merge_command(args: argparse.Namespace) -> int:
+    """Merge the shards' reports into the class's: every file, or (when the shards cannot merge) none."""
+    from cnnbook.homework.report import append_report, to_markdown, to_summary_csv, write_report
+    from cnnbook.homework.shards import MergeError, merge
+
+    if (args.summary_csv or args.markdown) and not args.json:
+        print("error: --summary-csv and --markdown are made from the shards' JSON reports (--json)", file=sys.stderr)
+        return GRADER_FAILED
+    try:
+        merged = merge(args.scores, args.json)
+    except MergeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return GRADER_FAILED
+    reports = merged.reports or []
+    try:
+        if args.csv:
+            write_report(args.csv, merged.csv)
+        if args.summary_csv:
+            write_report(args.summary_csv, to_summary_csv(reports, merged.assignment))
+        if args.markdown and reports:
+            append_report(args.markdown, to_markdown(reports, merged.assignment))
+    except OSError as error:
+        print(f"error: cannot write the merged reports: {error}", file=sys.stderr)
+        return GRADER_FAILED
+    print(f"merged {merged.submissions} submissions from {len(args.scores)} shards")
+    return 0
 
 
 def regrade_command(args: argparse.Namespace) -> int:
@@ -379,14 +459,17 @@ def grade_command(args: argparse.Namespace) -> int:
         totals,
         write_report,
     )
+    from cnnbook.homework.shards import in_shard
 
-    submissions = find_submissions(args.submissions)
-    if not submissions:
+    found = find_submissions(args.submissions)
+    if not found:
         print("error: no notebooks to grade", file=sys.stderr)
         return GRADER_FAILED
-    several = len(submissions) > 1 or any(p.is_dir() for p in args.submissions)
-    names = [shown(student) for student in student_names(submissions, args.student)]  # printable, one line
-    students = dict(zip((name for _, name in submissions), names))
+    # Names and report paths come from the whole class, so that every shard gives the same.
+    several = len(found) > 1 or any(p.is_dir() for p in args.submissions)
+    names = [shown(student) for student in student_names(found, args.student)]  # printable, one line
+    students = dict(zip((name for _, name in found), names))
+    submissions = found if args.shard is None else in_shard(found, *args.shard)
     assignment = args.assignment or ""
     _warn_if_shared(args.submissions, args.user, not args.same_user)
     limits = Limits(cell=args.cell_timeout, total=args.timeout, grace=args.grace)
@@ -445,13 +528,18 @@ def grade_command(args: argparse.Namespace) -> int:
         save(write_report, args.summary_csv, to_summary_csv(graded, assignment))
     if args.markdown and reports:
         save(append_report, args.markdown, to_markdown(graded, assignment))
+    if several and not submissions:  # an empty shard: its folders of reports are there, empty
+        for option in (args.json, args.junit, args.gradescope):
+            if option:
+                save(lambda path: path.mkdir(parents=True, exist_ok=True), option)
     if args.classroom is not None and graded:
         save(classroom.append_outputs, args.classroom, graded)
         if classroom.totals(graded)[1]:  # the reporter says nothing when there are no points to give
             print("\n".join(classroom.notices(graded)), flush=True)
-    if several:
+    if several or args.shard:
         total = exact_sum(r.score for r in graded)
-        print(f"graded {len(reports)} of {len(submissions)} notebooks; {number(total)} points in all")
+        shard = f" (shard {args.shard[0]}/{args.shard[1]} of {len(found)})" if args.shard else ""
+        print(f"graded {len(reports)} of {len(submissions)} notebooks{shard}; {number(total)} points in all")
     if unwritten:
         status = GRADER_FAILED
     if status == 0 and args.fail_below_max and any(r.score < r.max_score or r.error for r in graded):

@@ -284,11 +284,9 @@ def spreadsheet_safe(text: object) -> str:
 def to_csv(rows: list[tuple[Report, str, str]]) -> str:
     """One line per ``(report, student, assignment)``, columns :data:`CSV_COLUMNS`, scores as :func:`number` prints."""
     manual = any(report.manual for report, _, _ in rows)  # the column only where there are written answers
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS[:5] + (PENDING_COLUMN,) * manual + CSV_COLUMNS[5:])
-    for report, student, assignment in rows:
-        writer.writerow(
+    return csv_text(
+        csv_header(manual),
+        [
             [
                 spreadsheet_safe(student),
                 spreadsheet_safe(assignment or assignment_name(report)),
@@ -299,7 +297,24 @@ def to_csv(rows: list[tuple[Report, str, str]]) -> str:
                 f"{report.seconds:.3f}",
                 spreadsheet_safe(clean(report.error) if report.error else ""),
             ]
-        )
+            for report, student, assignment in rows
+        ],
+    )
+
+
+def csv_header(manual: bool) -> tuple[str, ...]:
+    """The header of :func:`to_csv`: :data:`CSV_COLUMNS`, with :data:`PENDING_COLUMN` after ``max_score`` when
+    the assignment has written answers (``manual``)."""
+    return CSV_COLUMNS[:5] + (PENDING_COLUMN,) * manual + CSV_COLUMNS[5:]
+
+
+def csv_text(header: tuple[str, ...] | list[str], rows: list[list[str]]) -> str:
+    """The grader's CSV: ``header``, then ``rows``, whose cells are already made safe (:func:`spreadsheet_safe`)
+    where they come from students; every CSV the grader writes goes through here."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
     return out.getvalue()
 
 
@@ -344,12 +359,8 @@ def class_summary(reports: list[Report], assignment: str = "") -> list[QuestionS
 
 def to_summary_csv(reports: list[Report], assignment: str = "") -> str:
     """The class summary as CSV, one line per question, columns :data:`SUMMARY_COLUMNS`."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(SUMMARY_COLUMNS)
-    for row in class_summary(reports, assignment):
-        writer.writerow([spreadsheet_safe(getattr(row, column)) for column in SUMMARY_COLUMNS])
-    return out.getvalue()
+    summary = class_summary(reports, assignment)
+    return csv_text(SUMMARY_COLUMNS, [[spreadsheet_safe(getattr(row, c)) for c in SUMMARY_COLUMNS] for row in summary])
 
 
 def to_markdown(reports: list[Report], assignment: str = "") -> str:
