@@ -49,7 +49,7 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter(6, "transposed-convolution", "Transposed convolution and checkerboard artifacts", ("transposed", "conv")),
     Chapter(7, "cnn-from-scratch", "Building a CNN from scratch", ("nn", "data")),
     Chapter(8, "mnist-ablation", "The MNIST ablation ladder", ("ablation",)),
-    Chapter(9, "lenet-to-resnet", "From LeNet to ResNet", ("architectures",)),
+    Chapter(9, "lenet-to-resnet", "From LeNet to ResNet", ("architectures", "resnet_mnist")),
     Chapter(10, "convolution-over-text", "Convolution over text", ("text",)),
 )
 
