@@ -106,6 +106,7 @@ def test() -> None:
         "solutions",
         "--nbval-lax",
         "--nbval-cell-timeout=600",
+        "--durations=15",  # the slowest tests, printed: where the test command's minutes go
         "-p",
         "no:cacheprovider",
     )
