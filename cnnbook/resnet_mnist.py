@@ -95,7 +95,6 @@ FULL = Budget("full", epochs=6)
 LONG = Budget("long", epochs=10)
 #: Seconds, not accuracy: the mechanics (and the tests) on a sliver of MNIST.
 QUICK = Budget("quick", epochs=2, train_size=512, validation_size=256)
-BUDGETS = {budget.mode: budget for budget in (FULL, LONG, QUICK)}
 
 
 def random_shifts(images: np.ndarray, shift: int, rng: np.random.Generator) -> np.ndarray:
@@ -139,7 +138,8 @@ def record_name(variant: Variant, budget: Budget) -> str:
 
 
 def build(variant: Variant, budget: Budget) -> Network:
-    """The variant's network with its initial weights (the same draws for every variant of a budget)."""
+    """The variant's network with its initial weights, drawn in layer order from the budget's seed (so the
+    same as another variant's up to the first layer one of them lacks)."""
     return small_resnet(batch_norm=variant.batch_norm, skip=variant.skip, seed=budget.seed)
 
 
@@ -190,6 +190,7 @@ def train_variant(variant: Variant, budget: Budget, split: Split, checkpoints: P
     x_val = network.prepare_input(validation.images)
     batches = -(-len(train.images) // budget.batch_size)
     steps = budget.epochs * batches
+    validation_predictions = None  # of the last epoch trained, which are also the final ones
     for epoch in range(progress["epoch"], budget.epochs):
         started = time.perf_counter()
         images = network.prepare_input(random_shifts(train.images, budget.shift, rng))
@@ -201,12 +202,15 @@ def train_variant(variant: Variant, budget: Budget, split: Split, checkpoints: P
             loss, _ = network.train_step(images[chosen], train.labels[chosen], optimizer)
             losses.append(loss)
         progress["loss_curve"] += [_finite(np.mean(losses[i : i + LOSS_POINT_STEPS])) for i in _points(batches)]
-        progress["validation_curve"].append(percent_correct(network.predict(x_val), validation.labels))
+        validation_predictions = network.predict(x_val)
+        progress["validation_curve"].append(percent_correct(validation_predictions, validation.labels))
         progress["epoch"], progress["seconds"] = epoch + 1, progress["seconds"] + time.perf_counter() - started
         if checkpoint is not None:
             checkpoint.save(network, optimizer, rng, progress)
         log(f"{variant.name}: epoch {epoch + 1}/{budget.epochs}, validation {progress['validation_curve'][-1]:.2f}%")
-    validation_predictions, test_predictions = network.predict(x_val), network.predict(split.test.images)
+    if validation_predictions is None:  # resumed after the last epoch: no epoch scored them here
+        validation_predictions = network.predict(x_val)
+    test_predictions = network.predict(split.test.images)
     return {
         **wanted,
         "label": variant.label,
@@ -254,7 +258,7 @@ def run(
 
 def full_records(folder: Path = FULL_RESULTS) -> dict[str, dict]:
     """The committed records of the full budget, by variant name, in :data:`VARIANTS` order."""
-    records = {v.name: read_record(folder, f"{v.name}.json") for v in VARIANTS}
+    records = {v.name: read_record(folder, record_name(v, FULL)) for v in VARIANTS}
     return {
         name: record for name, record in records.items() if record is not None and record["budget"]["mode"] == "full"
     }
