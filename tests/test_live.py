@@ -78,3 +78,33 @@ def test_the_mode_follows_the_environment(monkeypatch):
     assert static()
     interactive(square, n=[1, 2], shout=[False])
     assert len(shown) == 1 and 'class="cnnbook-live"' in shown[0].data and len(frames_of(shown[0].data)) == 2
+
+
+def test_frames_drawn_by_several_processes_are_the_frames_one_draws(monkeypatch):
+    """Building the book draws frames in forked workers; the page must be what one process would draw."""
+    import cnnbook.book.live as live
+
+    seen_by = set()
+    origin = __import__("os").getpid()
+
+    def draw(k: int, w: float):
+        seen_by.add(__import__("os").getpid())  # in a worker, this set is the worker's copy
+        fig, ax = plt.subplots(figsize=(2, 2))
+        ax.plot([0, k], [0, w])
+        ax.set_title(f"{k} {w}")
+        return fig
+
+    controls = {"k": [1, 2, 3, 4, 5, 6], "w": [0.5, 1.0]}
+    monkeypatch.setattr(live, "frame_workers", lambda frames: 1)
+    one = frames_of(frozen(draw, **controls))
+    monkeypatch.setattr(live, "frame_workers", lambda frames: 2)
+    two = frames_of(frozen(draw, **controls))
+    assert one == two and len(two) == 12
+    assert seen_by == {origin}  # the parallel frames were drawn elsewhere: only the serial ones here
+    assert not plt.get_fignums()
+
+    def broken(k: int):
+        raise RuntimeError(f"no frame for {k}")
+
+    with pytest.raises(RuntimeError, match="no frame for"):
+        frozen(broken, k=[1, 2, 3, 4])

@@ -24,7 +24,9 @@ import html
 import io
 import itertools
 import json
+import multiprocessing
 import os
+import sys
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -101,10 +103,8 @@ def frozen(draw: Callable[..., Any], defaults: dict[str, Any] | None = None, **c
     if count > MAX_FRAMES:
         sizes = " x ".join(f"{len(p)} {name}" for name, p in named.items())
         raise ValueError(f"{sizes} make {count} frames; at most {MAX_FRAMES} (choose fewer values)")
-    frames = {}
-    for indices in itertools.product(*(range(len(p)) for p in named.values())):
-        values = {name: pairs[i][1] for (name, pairs), i in zip(named.items(), indices)}
-        frames[",".join(map(str, indices))] = render(draw(**values))
+    keys = list(itertools.product(*(range(len(p)) for p in named.values())))
+    frames = dict(zip((",".join(map(str, indices)) for indices in keys), _draw_all(draw, named, keys)))
     element = f"cnnbook-live-{uuid.uuid4().hex[:12]}"
     rows = []
     for name, pairs in named.items():
@@ -130,6 +130,47 @@ def frozen(draw: Callable[..., Any], defaults: dict[str, Any] | None = None, **c
         f'<script type="application/json" class="cnnbook-live-frames">{data}</script>'
         f"<script>{_SCRIPT % {'id': element}}</script></div>"
     )
+
+
+# What the worker processes of _draw_all draw: set before they fork, so they inherit it (a draw function is
+# often a closure of the notebook's, which could not be pickled to them).
+_JOB: tuple[Callable[..., Any], dict[str, list[tuple[str, Any]]]] | None = None
+
+
+def frame_workers(frames: int) -> int:
+    """How many processes draw ``frames`` frames: one per available core, on Linux only (the workers are
+    forked, which is safe there), and one where there are too few frames to pay for starting them."""
+    if sys.platform != "linux" or frames < 4:
+        return 1
+    return max(1, min(len(os.sched_getaffinity(0)), frames // 2))
+
+
+def _draw_all(draw: Callable[..., Any], named: dict[str, list[tuple[str, Any]]], keys: list[tuple[int, ...]]):
+    """``render(draw(...))`` for every tuple of value indices in ``keys``, in order, drawn by
+    :func:`frame_workers` processes (the frames are independent; building the book spends most of its time
+    drawing them)."""
+    global _JOB
+    workers = frame_workers(len(keys))
+    if workers == 1:
+        return [_draw_frame(indices, (draw, named)) for indices in keys]
+    _JOB = (draw, named)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers, initializer=_quiet) as pool:
+            return pool.map(_draw_frame, keys, chunksize=max(1, len(keys) // (4 * workers)))
+    finally:
+        _JOB = None
+
+
+def _quiet() -> None:
+    """A worker writes nothing: a forked kernel's output streams belong to the kernel's own threads."""
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (open for the worker's whole life)
+
+
+def _draw_frame(indices: tuple[int, ...], job=None) -> tuple[str, str]:
+    """One frame: ``draw`` called with the values at ``indices``, rendered."""
+    draw, named = job or _JOB
+    values = {name: pairs[i][1] for (name, pairs), i in zip(named.items(), indices)}
+    return render(draw(**values))
 
 
 def _numeric(pairs: list[tuple[str, Any]]) -> bool:

@@ -104,6 +104,9 @@ class Layer:
     #: The keys of ``params`` that weight decay applies to. Layers with weights list them here;
     #: biases stay out (decaying them does not help and is not what Nielsen or PyTorch users expect).
     decayed: frozenset[str] = frozenset()
+    #: Whether the layer's training output for one image depends on the other images of the batch (batch
+    #: normalization's statistics do): such a network's training step is not split (:mod:`cnnbook.nn.split`).
+    batch_coupled: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -21,6 +21,7 @@ from .containers import Sequential
 from .layer import LAYER_TYPES, Layer, Parameter  # LAYER_TYPES: importable from here, as before
 from .loss import SoftmaxCrossEntropy, check_labels, softmax
 from .optim import SGD
+from .split import HalfBatchStep, splittable
 
 __all__ = ["LAYER_TYPES", "Evaluation", "History", "LearningRateSchedule", "Network"]
 
@@ -70,6 +71,9 @@ class Network:
             raise ValueError("a Network needs at least one layer")
         self._body = Sequential(layers)  # one chain: forward, backward, the walk, set_rng and to() are its
         self.loss = loss if loss is not None else SoftmaxCrossEntropy()
+        #: Whether ``train_step`` may cut a batch in two halves run side by side (:mod:`cnnbook.nn.split`).
+        self.split_batches = True
+        self._half_step: HalfBatchStep | None = None
 
     @property
     def layers(self) -> list[Layer]:
@@ -130,11 +134,19 @@ class Network:
 
     def train_step(self, x: np.ndarray, y: np.ndarray, optimizer: SGD) -> tuple[float, int]:
         """Forward, backward and update on one mini-batch; returns (mean loss, number correct)."""
-        logits = self.forward(x, training=True)
-        loss = self.loss.forward(logits, y)
-        self.backward(self.loss.backward())
+        x = self.prepare_input(x)
+        if self.split_batches and splittable(self._body, len(x)):  # two halves side by side: cnnbook.nn.split
+            if self._half_step is None or not self._half_step.serves(self._body, self.loss):
+                self._half_step = HalfBatchStep(self._body, self.loss)
+            y = check_labels(y, len(x), classes=np.iinfo(np.int64).max)  # the whole batch's, before it is cut
+            loss, correct = self._half_step.run(x, y)
+        else:
+            logits = self.forward(x, training=True)
+            loss = self.loss.forward(logits, y)
+            self.backward(self.loss.backward())
+            correct = int(np.count_nonzero(logits.argmax(axis=1) == y))
         optimizer.step(self.layers)
-        return loss, int(np.count_nonzero(logits.argmax(axis=1) == y))
+        return loss, correct
 
     # -- training ------------------------------------------------------------------------------
 

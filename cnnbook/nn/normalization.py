@@ -43,6 +43,7 @@ class _BatchNorm(Layer):
     """Shared code: per-channel statistics of a channels-last batch (the channel is the last axis)."""
 
     decayed = frozenset()  # neither the scale (weight) nor the shift (bias) is weight-decayed
+    batch_coupled = True  # the batch's statistics: half a batch would normalize differently
 
     def __init__(self, channels: int, momentum: float = 0.1, eps: float = 1e-5) -> None:
         super().__init__()
