@@ -16,6 +16,7 @@ instructor fills them in (:meth:`QuestionResult.grade_by_hand`), and the report 
 from __future__ import annotations
 
 import ast
+import gc
 import json
 import linecache
 import os
@@ -46,8 +47,20 @@ from cnnbook.homework.sandbox import Account, can_read, choose_account, reach_wa
 from cnnbook.homework.student import Student
 
 # A notebook is refused unread above this size: a homework notebook with its outputs is rarely over a few MB,
-# and parsing one (JSON, then nbformat's copy) takes several times its size in memory.
+# and parsing JSON takes up to 25 times its size in memory (20 MB of ``{},`` are 7 million dicts: 0.5 GB).
 MAX_NOTEBOOK_BYTES = 20 << 20
+# [ and { in a notebook's JSON, counted before it is parsed (its code's too): the book's notebooks have under 1,000,
+# and each costs the grader up to 250 bytes parsed.
+MAX_NOTEBOOK_CONTAINERS = 1_000_000
+# A notebook with more cells is refused once parsed: the book's have under 100, and each cell costs a round trip
+# to the kernel and a line of the grader's memory.
+MAX_CELLS = 10_000
+# What nbformat reads of a cell, in any version: its text (joined if a list of lines), and keys kept with a list or
+# dict emptied. Outputs, attachments and metadata's contents are dropped before nbformat copies and validates the
+# notebook: they cost memory and time, and grading never reads them.
+_CELL_TEXTS = ("source", "input", "code", "text")
+_CELL_KEYS = ("cell_type", "id", "metadata", "outputs", "attachments")
+_CELL_KEYS += ("execution_count", "prompt_number", "language", "level", "collapsed")
 MAX_MESSAGE = 300
 MAX_ANSWER = 5000  # characters of a written answer kept in the report: a page of prose
 MAX_SHOWN_VALUE = 80  # characters of a value a failed ``assert`` shows
@@ -58,6 +71,7 @@ _CONTROL = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|" + _UNSAFE)
 _UNSAFE_CHAR = re.compile(_UNSAFE)
 _UNSAFE_IN_TEXT = re.compile(r"(?![\n\t])" + _UNSAFE)  # a written answer keeps its lines
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+_SPACES = re.compile(r"\s+")  # what str.split() splits on; one pass, not a list of every word of a huge text
 _FILE_KINDS = {
     stat.S_IFDIR: "a directory",
     stat.S_IFLNK: "a symbolic link",
@@ -243,7 +257,7 @@ def number(value: float) -> str:
 
 def clean(text: object, limit: int = MAX_MESSAGE) -> str:
     """One printable line of at most ``limit`` characters (messages may come from the student's kernel)."""
-    line = " ".join(_CONTROL.sub(" ", str(text)).split())
+    line = _SPACES.sub(" ", _CONTROL.sub(" ", str(text))).strip()
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
@@ -353,7 +367,7 @@ def explain(source: str, operator: str, got: object, expected: object) -> str:
 
 
 def _brief(value: object) -> str:
-    text = " ".join(repr(value).split())
+    text = _SPACES.sub(" ", repr(value)).strip()  # a value is at most an answer's size (wire.MAX_ANSWER_BYTES)
     return text if len(text) <= MAX_SHOWN_VALUE else text[: MAX_SHOWN_VALUE - 3] + "..."
 
 
@@ -414,19 +428,85 @@ def _source(cell: object) -> str:
 
 
 def read_cells(path: Path) -> list:
-    """The cells of a submitted notebook, as nbformat reads them; SubmissionError says why not."""
+    """The cells of a submitted notebook, as nbformat reads them; SubmissionError says why not.
+
+    At most :data:`MAX_NOTEBOOK_BYTES` are read, with at most :data:`MAX_NOTEBOOK_CONTAINERS` lists and objects, and
+    parsed once; nbformat gets only what grading reads of the cells (:func:`_slim`), at most :data:`MAX_CELLS`.
+    """
     raw = _read_notebook_file(path)
+    if raw.count(b"{") + raw.count(b"[") > MAX_NOTEBOOK_CONTAINERS:
+        raise SubmissionError(f"it has more than {MAX_NOTEBOOK_CONTAINERS:,} JSON lists and objects")
+    collecting = gc.isenabled()
+    gc.disable()  # JSON makes no cycles; collecting while it builds millions of lists only takes time
     try:
         data = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise SubmissionError(f"it is not valid notebook JSON ({clean(error, 120)})") from error
+    finally:
+        if collecting:
+            gc.enable()
+    del raw
     if type(data) is not dict or not isinstance(data.get("cells", data.get("worksheets")), list):
         raise SubmissionError("it is JSON but not a Jupyter notebook (no list of cells)")
+    slim = _slim(data)
+    del data
     try:
-        nb = nbformat.reads(json.dumps(data), as_version=4)
+        nb = nbformat.reads(json.dumps(slim), as_version=4)
         return list(nb.cells)
     except Exception as error:  # noqa: BLE001 -- nbformat raises many types for odd files
         raise SubmissionError(f"it is not a notebook nbformat can read ({clean(error, 120)})") from error
+
+
+def _slim(data: dict) -> dict:
+    """The notebook ``data`` less what grading never reads (:func:`_slim_cell`); SubmissionError if it has more than
+    :data:`MAX_CELLS` cells (worksheets, in nbformat 3, count as cells)."""
+    slim = {key: _emptied(data[key]) for key in ("nbformat", "nbformat_minor", "metadata") if key in data}
+    if "cells" in data:
+        _check_count(len(data["cells"]))
+        slim["cells"] = [_slim_cell(cell) for cell in data["cells"]]
+        return slim
+    sheets = data["worksheets"]
+    _check_count(len(sheets) + sum(len(s["cells"]) for s in sheets if isinstance(s, dict) and _is_list(s, "cells")))
+    slim["worksheets"] = [_slim_sheet(sheet) for sheet in sheets]
+    return slim
+
+
+def _check_count(count: int) -> None:
+    if count > MAX_CELLS:
+        raise SubmissionError(f"it has {count} cells, more than the {MAX_CELLS} a notebook may have")
+
+
+def _is_list(data: dict, key: str) -> bool:
+    return isinstance(data.get(key), list)
+
+
+def _slim_sheet(sheet: object) -> object:
+    """An nbformat 3 worksheet: its cells slimmed, its metadata emptied."""
+    if not isinstance(sheet, dict):
+        return _emptied(sheet)
+    slim = {key: _emptied(sheet[key]) for key in ("metadata", "cells") if key in sheet}
+    if _is_list(sheet, "cells"):
+        slim["cells"] = [_slim_cell(cell) for cell in sheet["cells"]]
+    return slim
+
+
+def _slim_cell(cell: object) -> object:
+    """A cell with the keys nbformat reads and nothing else: its source (lines joined), type and id as they are,
+    outputs, attachments and metadata emptied (nbformat validates and copies every output otherwise)."""
+    if not isinstance(cell, dict):
+        return _emptied(cell)
+    slim = {}
+    for key, value in cell.items():
+        if key in _CELL_TEXTS and isinstance(value, list) and all(isinstance(line, str) for line in value):
+            slim[key] = "".join(value)
+        elif key in _CELL_TEXTS or key in _CELL_KEYS:
+            slim[key] = _emptied(value)
+    return slim
+
+
+def _emptied(value: object) -> object:
+    """An empty list or dict for a list or dict (whatever it held), any other JSON value as it is."""
+    return type(value)() if isinstance(value, (list, dict)) else value
 
 
 def _read_notebook_file(path: Path) -> bytes:
@@ -487,7 +567,7 @@ def grade(
     account = choose_account(user, isolate)
     report.kernel_user, report.isolated = account.describe(), account.isolated
     report.warnings = _isolation_warnings(account, source)
-    report.cells = {i: clean(s.strip().splitlines()[0], 60) for i, s in cells}
+    report.cells = {i: clean(_first_line(s), 60) for i, s in cells}
     try:
         with NotebookSession(cells, account, limits, submission) as session:
             session.run()
@@ -498,6 +578,11 @@ def grade(
         raise GraderError(str(error)) from error
     report.seconds = round(time.monotonic() - started, 3)
     return report
+
+
+def _first_line(source: str) -> str:
+    """A cell's first line with text, read from its first kilobytes only (a cell may have millions of lines)."""
+    return source.lstrip()[:1000].splitlines()[0]
 
 
 def _score(

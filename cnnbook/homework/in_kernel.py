@@ -187,7 +187,14 @@ class LocalTransport:
 
 
 def answer(namespace: dict, payload: str) -> str:
-    """Answer one request of the grader's (JSON text, see :mod:`~cnnbook.homework.wire`) as JSON text."""
+    """Answer one request of the grader's (JSON text, see :mod:`~cnnbook.homework.wire`) as JSON text.
+
+    An answer longer than the request's ``limit`` (the most the grader reads) is not sent: an error says so.
+    """
     request = json.loads(payload)
     call = request["call"]
-    return json.dumps(run_request(namespace, request["name"], None if call is None else tuple(call)))
+    text = json.dumps(run_request(namespace, request["name"], None if call is None else tuple(call)))
+    limit = request.get("limit")
+    if type(limit) is int and len(text) > limit:
+        return json.dumps({"error": f"the answer is larger than {limit >> 20} MB, more than the grader reads"})
+    return text

@@ -3,6 +3,13 @@
 :class:`Kernel` is one ipykernel process started as the :mod:`~cnnbook.homework.sandbox`
 account; the grader opens only its shell channel (cell outputs go to an iopub socket nobody
 reads, so a notebook that prints gigabytes costs the kernel time, not the grader memory).
+What does come back on the shell channel is the student's to forge, so the grader's memory is
+bounded before anything is decoded: each part of a message is at most :data:`MAX_MESSAGE_BYTES`
+(a larger one drops the connection, and the kernel is stopped), at most :data:`MAX_QUEUED_MESSAGES`
+wait to be read, only a reply's first parts are kept, and their JSON is checked for size before it
+is parsed. A message of endless parts is the one thing no socket option bounds: :class:`_MemoryGuard`,
+a process of its own, kills the kernel when the grader's own memory has grown by :data:`MAX_GRADER_GROWTH`
+since the notebook's grading began (not past an absolute size: the process that grades may be large already).
 :class:`NotebookSession` runs the submission's code cells in order: a cell that raises is
 noted and the run goes on; a cell that runs past the per-cell limit is interrupted, and a
 cell that ends the kernel (``os._exit``, ``exit()``, a crash) or ignores the interrupt gets
@@ -14,8 +21,11 @@ what runs in the kernel to answer them is :mod:`~cnnbook.homework.in_kernel`.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -43,6 +53,20 @@ PASSED_ENV = (
     "MKL_NUM_THREADS",
 )
 MAX_TEST_RESTARTS = 20  # each restart re-runs the notebook; the tests' time limit bounds them too
+# What the grader takes in from the kernel (tests/test_grade_memory.py measures the grader's peak under attack):
+MAX_MESSAGE_BYTES = 4 * wire.MAX_ANSWER_BYTES + (1 << 20)  # one part of a message: an answer escaped twice, and more
+MAX_HEADER_BYTES = 64 << 10  # a message's header, parent header, metadata and signature: a few hundred bytes each
+MAX_MESSAGE_CONTAINERS = 1 << 16  # lists and objects in a reply, outside its strings: an honest one has a dozen
+MAX_QUEUED_MESSAGES = 4  # replies waiting to be read (the grader reads one at a time); more wait in the kernel
+_KEPT_PARTS = 8  # of a message's parts, the first are kept: routing, the delimiter, signature, 4 of JSON; no buffers
+# How much the grader's memory may grow while a notebook is graded before its kernel is killed, over what it held
+# when that grading began. Growth, not size: the process that grades may be large already (pytest's is 2 GB). On its
+# own the grader holds ~65 MB then, so with what one reply takes to read and parse at once (a few copies of
+# MAX_MESSAGE_BYTES: ~100 MB) and what arrives as the kernel dies, it stays under 1 GB.
+MAX_GRADER_GROWTH = 640 << 20
+GUARD_SECONDS = 0.01  # how often the guard looks: zmq takes in at most ~20 MB meanwhile
+_DELIMITER = b"<IDS|MSG>"
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -72,7 +96,15 @@ class Reply:
 class Kernel:
     """One ipykernel process running as ``account`` in ``workdir``."""
 
-    def __init__(self, account: sandbox.Account, workdir: Path, startup: float = 60.0) -> None:
+    def __init__(
+        self, account: sandbox.Account, workdir: Path, startup: float = 60.0, baseline: int | None = None
+    ) -> None:
+        """Start the kernel and wait at most ``startup`` seconds for it; KernelError if it does not answer.
+
+        Its memory guard kills it when the grader's resident memory passes ``baseline`` (by default, the grader's
+        memory now) by :data:`MAX_GRADER_GROWTH`.
+        """
+        import zmq
         from jupyter_client import BlockingKernelClient
         from jupyter_client.connect import write_connection_file
 
@@ -103,9 +135,22 @@ class Kernel:
             raise KernelError(f"the kernel could not be launched: {error}") from error
         self.pid = self.process.pid  # the kernel's own, once known (in bwrap it is not the process launched)
         self.output = _Tail(self.process.stdout)  # what the process writes to its fd 1 and 2, kept short
-        self.client = BlockingKernelClient(connection_file=str(connection))
+        self.stopped = ""  # why the grader killed the kernel (its memory, a broken connection), once it has
+        self.context = zmq.Context()  # its own, so these options hold for the shell socket from its first byte
+        self.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        self.context.setsockopt(zmq.RCVHWM, MAX_QUEUED_MESSAGES)
+        self.client = BlockingKernelClient(connection_file=str(connection), context=self.context)
         self.client.load_connection_file()
         self.client.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
+        self.shell = self.client.shell_channel.socket
+        # a part over MAXMSGSIZE drops the connection for good (libzmq does not reconnect after a protocol error)
+        self.monitor = self.shell.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+        self.poller = zmq.Poller()
+        self.poller.register(self.shell, zmq.POLLIN)
+        self.poller.register(self.monitor, zmq.POLLIN)
+        if baseline is None:
+            baseline = resident_memory()
+        self.guard = _MemoryGuard(self.process.pid, baseline + MAX_GRADER_GROWTH)  # the group, as close() kills it
         reply = self.wait(self.client.kernel_info(), startup)
         if reply.status != "ok":
             self.close()
@@ -124,17 +169,30 @@ class Kernel:
         return reply
 
     def wait(self, msg_id: str, timeout: float) -> Reply:
-        """The reply to ``msg_id``, or ``timeout``/``died``; anything malformed is skipped."""
+        """The reply to ``msg_id``, or ``timeout``/``died``; anything malformed is skipped.
+
+        ``died`` says why in its message when the grader stopped the kernel (:meth:`stop`).
+        """
         end = time.monotonic() + max(timeout, 0.0)
         while True:
+            if not self.stopped and self.guard.tripped():
+                self.stopped = (
+                    f"the grader's memory grew by more than {MAX_GRADER_GROWTH >> 20} MB while the kernel ran, "
+                    "so it was stopped"
+                )
+            if self.stopped:
+                return Reply("died", self.stopped)
             left = end - time.monotonic()
             if left <= 0:
                 return Reply("timeout")
             try:
-                message = self.client.get_shell_msg(timeout=min(0.2, left))
+                message = self._receive(min(0.2, left))
             except queue.Empty:
-                if not self.alive():
-                    return Reply("died")
+                if not self.alive() and not self.guard.tripped():
+                    return Reply("died", self.stopped)
+                continue  # (killed by the guard: said at the top of the loop)
+            except _Refused as refused:
+                self.stop(str(refused))
                 continue
             except Exception:  # noqa: BLE001 -- a bad signature or a malformed message from the kernel
                 continue
@@ -148,6 +206,60 @@ class Kernel:
                 return Reply("ok", content=content)
             return Reply("error", f"{_text(content.get('ename'))}: {_text(content.get('evalue'))}", content)
 
+    def _receive(self, timeout: float) -> dict:
+        """The next message on the shell channel, checked before any of it is decoded (queue.Empty: none came).
+
+        Only the first parts are kept (the grader's replies have no buffers); a message whose JSON parts are too
+        large, or the connection dropped while the kernel lives (a part over :data:`MAX_MESSAGE_BYTES`), raise
+        :class:`_Refused`: an honest kernel sends neither.
+        """
+        ready = dict(self.poller.poll(int(timeout * 1000)))
+        if self.monitor in ready:
+            self._connection_event()
+        if self.shell not in ready:
+            raise queue.Empty
+        parts = []
+        while True:  # the whole message is already here (zmq delivers whole messages): read it all, keep its start
+            part = self.shell.recv(copy=False)
+            if len(parts) < _KEPT_PARTS:
+                parts.append(part)
+            if not part.more:
+                break
+        lengths = [len(part) for part in parts]
+        start = next(
+            (i + 1 for i, part in enumerate(parts) if len(part) == len(_DELIMITER) and part.bytes == _DELIMITER), 0
+        )
+        if not start or len(parts) < start + 5:
+            raise ValueError("not a Jupyter message")
+        if max(lengths[start : start + 4]) > MAX_HEADER_BYTES:
+            raise _Refused(f"the kernel sent a message header larger than {MAX_HEADER_BYTES >> 10} kB")
+        content = parts[start + 4].bytes
+        if _containers(content) > MAX_MESSAGE_CONTAINERS:  # each would cost ~250 bytes parsed
+            raise _Refused(f"the kernel sent a reply of more than {MAX_MESSAGE_CONTAINERS:,} lists and objects")
+        return self.client.session.deserialize([part.bytes for part in parts[start : start + 4]] + [content])
+
+    def _connection_event(self) -> None:
+        """The shell connection dropped: a kernel that is ending, or one that broke it (it never comes back)."""
+        from zmq.utils.monitor import recv_monitor_message
+
+        while self.monitor.poll(0):
+            recv_monitor_message(self.monitor)
+        try:
+            self.process.wait(1.0)  # a kernel that ended: its connection went with it
+        except subprocess.TimeoutExpired:
+            raise _Refused(
+                f"the kernel sent a message larger than {MAX_MESSAGE_BYTES >> 20} MB (an answer is at most "
+                f"{wire.MAX_ANSWER_BYTES >> 20} MB) or broke its connection to the grader"
+            ) from None
+
+    def stop(self, reason: str) -> None:
+        """Kill the kernel now; :meth:`wait` then answers ``died``, saying ``reason``."""
+        self.stopped = self.stopped or f"{reason}, so it was stopped"
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except OSError:
+            pass
+
     def interrupt(self) -> None:
         """Send SIGINT, as Jupyter's interrupt button does (it becomes KeyboardInterrupt)."""
         if self.alive():
@@ -155,6 +267,9 @@ class Kernel:
 
     def close(self) -> None:
         """Stop the client and kill the kernel process (its other processes are the Reaper's job)."""
+        guard = getattr(self, "guard", None)
+        if guard is not None:
+            guard.end()
         try:
             self.client.stop_channels()
         except Exception:  # noqa: BLE001 -- closing must not fail
@@ -164,6 +279,97 @@ class Kernel:
         except OSError:
             pass
         self.process.wait()
+        try:
+            self.context.destroy(linger=0)  # the monitor's socket, and whatever the kernel left in zmq's queues
+        except Exception:  # noqa: BLE001 -- closing must not fail
+            pass
+        if self.stopped or (guard is not None and guard.tripped()):
+            _give_back_memory()
+
+
+def _containers(text: bytes) -> int:
+    """How many lists and objects the JSON ``text`` holds, at most (its strings, an answer's text among them, left
+    out only when the quick count of every [ and { is over :data:`MAX_MESSAGE_CONTAINERS`)."""
+    count = text.count(b"[") + text.count(b"{")
+    if count > MAX_MESSAGE_CONTAINERS:
+        bare = _JSON_STRING.sub(b'""', text)
+        count = bare.count(b"[") + bare.count(b"{")
+    return count
+
+
+class _Refused(Exception):
+    """The kernel sent what no honest kernel sends; the grader stops it, saying why."""
+
+
+# The memory guard: a process of its own (the grader's threads need the GIL, which a parse of a reply holds for a
+# second under load while zmq's thread, which needs none, takes in gigabytes). It ends itself when the grader does.
+_GUARD = """
+import os, signal, sys, time
+grader, group, limit, every = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+page = os.sysconf("SC_PAGE_SIZE")
+while os.getppid() == grader:
+    try:
+        with open(f"/proc/{grader}/statm", "rb") as statm:
+            size = int(statm.read().split()[1]) * page
+    except (OSError, ValueError, IndexError):
+        sys.exit(0)
+    if size > limit:
+        try:
+            os.killpg(group, signal.SIGKILL)
+        finally:
+            sys.exit(3)
+    time.sleep(every)
+"""
+_GUARD_TRIPPED = 3  # the guard's exit status when it killed the kernel
+
+
+class _MemoryGuard:
+    """Kills the kernel when the grader's resident memory passes ``limit`` bytes (where /proc can tell).
+
+    zmq receives a message in a thread of its own, and holds one of endless parts, each under
+    :data:`MAX_MESSAGE_BYTES`, whole before it can be read: only the grader's own size can tell. A process of
+    its own looks every :data:`GUARD_SECONDS`; killing the kernel ends the connection, and zmq frees what it held.
+    """
+
+    def __init__(self, kernel_group: int, limit: int) -> None:
+        argv = [sys.executable, "-I", "-S", "-c", _GUARD, str(os.getpid()), str(kernel_group)]
+        try:
+            self.process: subprocess.Popen | None = subprocess.Popen(
+                [*argv, str(limit), str(GUARD_SECONDS)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            self.process = None
+
+    def tripped(self) -> bool:
+        return self.process is not None and self.process.poll() == _GUARD_TRIPPED
+
+    def end(self) -> None:
+        """End the guard (before the kernel is reaped: its process group's number may then be reused)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+        if self.process is not None:
+            self.process.wait()
+
+
+def resident_memory() -> int:
+    """The grader's resident memory in bytes, as the guard reads it (0 where /proc cannot tell)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _give_back_memory() -> None:
+    """Hand freed memory back to the system (glibc keeps it otherwise): the guard counts resident memory, so what
+    an attack made zmq take in, once freed, must not count against the next kernel."""
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 class _Tail:
@@ -212,7 +418,7 @@ def kernel_env(workdir: Path, confined: bool = False) -> dict[str, str]:
 
 
 def _text(value: Any) -> str:
-    return value if type(value) is str else "unknown"
+    return value[:1000] if type(value) is str else "unknown"
 
 
 @dataclass
@@ -244,6 +450,10 @@ class NotebookSession:
         self.test_deadline = float("inf")
         self.reaper = sandbox.Reaper(account)
         sandbox.remove_leftovers(account)
+        # The size the memory guard lets grading grow from, once for every kernel of this notebook: a restart after an
+        # attack must not raise it. Memory freed since (the notebook's parse) is handed back first, so it is not in it.
+        _give_back_memory()
+        self.baseline = resident_memory()
 
     def __enter__(self) -> NotebookSession:
         return self
@@ -261,10 +471,10 @@ class NotebookSession:
             if self.account.isolated:
                 os.chown(copy, self.account.uid, self.account.gid)
         try:
-            self.kernel = Kernel(self.account, self.workdir, self.limits.startup)
+            self.kernel = Kernel(self.account, self.workdir, self.limits.startup, self.baseline)
         except KernelError:  # once more: a port taken between choosing and binding it, a slow machine
             self.reaper.end_all()
-            self.kernel = Kernel(self.account, self.workdir, self.limits.startup)
+            self.kernel = Kernel(self.account, self.workdir, self.limits.startup, self.baseline)
 
     def _stop(self) -> None:
         if self.kernel is not None:
@@ -354,7 +564,10 @@ class NotebookSession:
             return {"error": f"did not finish within the time limit of {self.limits.cell:g} s"}
         if reply.status == "died":
             self._restart_for_tests()
-            return {"error": "the kernel died while running it (os._exit, exit(), a crash or too much memory)"}
+            return {
+                "error": reply.message
+                or "the kernel died while running it (os._exit, exit(), a crash or too much memory)"
+            }
         if reply.status != "ok":
             return {"error": f"the grader's request failed: {reply.message}"[:500]}
         results = reply.content.get("user_expressions")

@@ -47,6 +47,7 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]") 
 _MARKDOWN = re.compile(r"([\\`*_\[\]|~])")  # Markdown's emphasis, code, links and table cells
 # Cells listed per kind (errors, timed out...): 30,000 failing cells must not make a report of megabytes.
 MAX_LISTED_CELLS = 20
+SHOWN_ERRORS = 5  # the cells that raised, each with its error, in the terminal's summary
 
 
 def totals(report: Report) -> str:
@@ -259,8 +260,10 @@ def to_text(report: Report, student: bool = False) -> str:
         if indices:
             listed = ", ".join(f"{i} ({report.cells.get(i, '')})" for i in indices[:MAX_LISTED_CELLS])
             lines.append(f"  cells that {label}: {listed}" + _more(len(indices)))
-    for index in sorted(run.errors)[:5]:
+    for index in sorted(run.errors)[:SHOWN_ERRORS]:
         lines.append(f"  cell {index} raised {clean(run.errors[index], 120)}")
+    if len(run.errors) > SHOWN_ERRORS:
+        lines.append(f"  and {len(run.errors) - SHOWN_ERRORS} more cells raised")
     lines += [f"  warning: {w}" for w in report.warnings]
     return "\n".join(lines)
 
