@@ -65,6 +65,7 @@ _KEPT_PARTS = 8  # of a message's parts, the first are kept: routing, the delimi
 # MAX_MESSAGE_BYTES: ~100 MB) and what arrives as the kernel dies, it stays under 1 GB.
 MAX_GRADER_GROWTH = 640 << 20
 GUARD_SECONDS = 0.01  # how often the guard looks: zmq takes in at most ~20 MB meanwhile
+SETTLE_SECONDS = 2.0  # at least this long for the empty request after a cell (Kernel.run_cell): an honest one takes ms
 _DELIMITER = b"<IDS|MSG>"
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 
@@ -166,6 +167,25 @@ class Kernel:
         msg_id = self.client.execute(code, allow_stdin=False, stop_on_error=False, **options)
         reply = self.wait(msg_id, timeout)
         reply.msg_id = msg_id
+        return reply
+
+    def run_cell(self, code: str, timeout: float) -> Reply:
+        """Run a notebook cell: its reply, once the kernel has answered an empty request sent right after it too.
+
+        A cell can forge its own reply and go on (sending an endless message, say). The kernel takes requests one
+        at a time, so the empty one is answered only when the cell has really ended: until then, whatever happens
+        (the kernel dies or is stopped, time runs out) is that cell's doing, not the next one's. The reply's
+        ``msg_id`` is the empty request's, so an interrupt waits for the cell's true end.
+        """
+        end = time.monotonic() + max(timeout, 0.0)
+        msg_id = self.client.execute(code, allow_stdin=False, stop_on_error=False)
+        after = self.client.execute("", silent=True, allow_stdin=False, stop_on_error=False)  # sent now: no round trip
+        reply = self.wait(msg_id, timeout)
+        if reply.status in ("ok", "error") and not _asked_to_exit(reply):
+            ended = self.wait(after, max(end - time.monotonic(), SETTLE_SECONDS))
+            if ended.status not in ("ok", "error"):
+                reply = ended
+        reply.msg_id = after
         return reply
 
     def wait(self, msg_id: str, timeout: float) -> Reply:
@@ -429,6 +449,7 @@ class RunLog:
     timed_out: list[int] = field(default_factory=list)
     killed_kernel: list[int] = field(default_factory=list)
     not_run: list[int] = field(default_factory=list)
+    time_limit: int | None = None  # the cell that was running when the notebook's time limit ran out
     restarts: int = 0
     seconds: float = 0.0  # spent running the student's cells, restarts included
 
@@ -493,14 +514,21 @@ class NotebookSession:
             raise KernelError("some of the student's processes could not be killed, so no report is written")
 
     def run(self) -> None:
-        """Run every code cell once, restarting the kernel after a cell that ended it."""
+        """Run every code cell once, restarting the kernel after a cell that ended it.
+
+        A cell still running when the notebook's time limit runs out is interrupted; if it has to be killed, the
+        answers defined before it die with its kernel, so the cells before it run once more in a fresh kernel, under
+        a limit of their own (they ran within one already): what the student finished in time is graded.
+        """
         started = time.monotonic()
-        self._run_cells(started + self.limits.total)
+        self._run_cells(started + self.limits.total, recover=True)
         self.log.seconds = time.monotonic() - started
         self.test_deadline = time.monotonic() + self.limits.total
 
-    def _run_cells(self, deadline: float) -> None:
+    def _run_cells(self, deadline: float, recover: bool = False) -> None:
+        """Passes over the cells until one ends with the kernel alive; ``recover``: see :meth:`run`."""
         self.log.not_run = []
+        stop = len(self.cells)  # the cells from this position on are not run
         while True:  # each pass that ends the kernel adds a cell to skip, so this ends
             try:
                 self._start()
@@ -511,24 +539,32 @@ class NotebookSession:
                 self._stop()
                 return
             self.started = True
-            if self._run_pass(deadline):
+            if self._run_pass(deadline, stop):
                 return
             self.log.restarts += 1
+            if recover and self.log.time_limit is not None:  # killed in the cell where time ran out (see run())
+                recover = False  # once: a re-run that runs out of time again ends there
+                stop = next(p for p, (i, _) in enumerate(self.cells) if i == self.log.time_limit)
+                deadline = time.monotonic() + self.limits.total
 
-    def _run_pass(self, deadline: float) -> bool:
-        """One pass over the cells; False when the kernel had to be killed (then a new pass starts)."""
+    def _run_pass(self, deadline: float, stop: int) -> bool:
+        """One pass over the cells before position ``stop``; False when the kernel had to be killed (then a new
+        pass starts)."""
         assert self.kernel is not None
         for position, (index, source) in enumerate(self.cells):
             if index in self.skip:
                 continue
             left = deadline - time.monotonic()
-            if left <= 0:
+            if left <= 0 or position >= stop:
                 self.log.not_run = [i for i, _ in self.cells[position:] if i not in self.skip]
                 return True
-            reply = self.kernel.execute(source, min(self.limits.cell, left))
+            limit = min(self.limits.cell, left)
+            reply = self.kernel.run_cell(source, limit)
             if reply.status == "timeout":
                 self.skip.add(index)
                 self.log.timed_out.append(index)
+                if limit < self.limits.cell:  # the notebook's time limit, not the cell's, ran out
+                    self.log.time_limit = index
                 if not self._interrupt(reply.msg_id):  # it ignored the interrupt, or died of it
                     return False
                 continue

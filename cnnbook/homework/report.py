@@ -4,9 +4,10 @@ GitHub Classroom's and Gradescope's formats are in :mod:`~cnnbook.homework.class
 :mod:`~cnnbook.homework.gradescope`. Every format prints a score as :func:`number` does (the
 shortest decimal that reads back as the same float), so the totals of all of them agree to the last digit.
 
-Report files are written atomically by :func:`cnnbook.files.atomic_open` (a temporary file in the
-same folder, then a rename), so a reader never sees half a report, and a file that stood at the
-path before, or a symbolic link planted there, is replaced rather than written through.
+Report files are written atomically by :func:`write_report` (a temporary file in the same folder,
+then a rename, both through a descriptor of that folder), so a reader never sees half a report, a file
+that stood at the path before, or a symbolic link planted there, is replaced rather than written
+through, and a folder on the way swapped for a link cannot lead the report elsewhere.
 
 A written answer not yet graded by hand is *pending* everywhere: left out of the score and the maximum
 (``7 / 8 automatic points, 2 pending``), never shown as 0 or as earned. When several submissions are
@@ -16,6 +17,7 @@ graded, the Markdown starts with a class summary (:func:`class_summary`), which 
 from __future__ import annotations
 
 import csv
+import errno
 import html
 import io
 import json
@@ -27,7 +29,6 @@ from copy import copy
 from dataclasses import dataclass
 from pathlib import Path
 
-from cnnbook.files import atomic_open
 from cnnbook.homework.grade import QuestionResult, Report, TestResult, clean, number
 
 CSV_COLUMNS = ("student", "assignment", "submission", "score", "max_score", "seconds", "error")
@@ -96,6 +97,8 @@ def to_dict(report: Report, student: str = "", assignment: str = "") -> dict:
             "timed_out": cells(run.timed_out),
             "killed_kernel": cells(run.killed_kernel),
             "not_run": cells(run.not_run),
+            # the cell that was running when the notebook's time limit ran out (it is also in timed_out)
+            "time_limit": cells([run.time_limit])[0] if run.time_limit is not None else None,
             "counts": {  # how many there were: each list above holds the first MAX_LISTED_CELLS
                 "errors": len(run.errors),
                 "timed_out": len(run.timed_out),
@@ -255,11 +258,16 @@ def to_text(report: Report, student: bool = False) -> str:
     for label, indices in (
         ("timed out", run.timed_out),
         ("ended the kernel", run.killed_kernel),
-        ("not run (time limit)", run.not_run),
+        ("were not run (time limit)", run.not_run),
     ):
         if indices:
             listed = ", ".join(f"{i} ({report.cells.get(i, '')})" for i in indices[:MAX_LISTED_CELLS])
             lines.append(f"  cells that {label}: {listed}" + _more(len(indices)))
+    if run.time_limit is not None:
+        code = report.cells.get(run.time_limit, "")
+        lines.append(
+            f"  the notebook's time limit ran out in cell {run.time_limit} ({code}); what ran before it is graded"
+        )
     for index in sorted(run.errors)[:SHOWN_ERRORS]:
         lines.append(f"  cell {index} raised {clean(run.errors[index], 120)}")
     if len(run.errors) > SHOWN_ERRORS:
@@ -451,15 +459,63 @@ def _named_question(reports: list[tuple[Report, dict]], row: dict) -> QuestionRe
 def write_report(path: str | Path, text: str, inside: str | Path | None = None) -> None:
     """Write ``text`` to ``path`` atomically, on disk before the rename, readable by its owner only.
 
-    ``inside`` is the reports' folder ``path`` is in: a folder between them that is a symbolic link
-    (planted to lead the report elsewhere) is refused with an OSError, as is a folder at ``path``.
+    ``inside`` is the reports' folder ``path`` is in (by default, ``path``'s own folder). The folders between them
+    (made when missing) are entered one at a time by file descriptor, never followed if they are symbolic links,
+    and the report is written and renamed in the last one by descriptor too: a folder swapped for a link while
+    this runs cannot lead the report elsewhere. A link or a file where a folder goes, or a folder at ``path``,
+    refuses the report with an OSError.
     """
-    if inside is not None:
-        for folder in list(Path(path).relative_to(inside).parents)[:-1]:
-            if (Path(inside) / folder).is_symlink():
-                raise OSError(f"{Path(inside) / folder} is a symbolic link")
-    with atomic_open(path, 0o600, text=True, fsync=True, before_rename=_give_to_sudo_user) as handle:
-        handle.write(text)
+    path = Path(path)
+    top = path.parent if inside is None else Path(inside)
+    folders = path.parent.relative_to(top).parts
+    top.mkdir(parents=True, exist_ok=True)  # the instructor's own folder: it may be (or be under) a link
+    folder = os.open(top, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for name in folders:
+            inner = _enter(folder, name, top)
+            os.close(folder)
+            folder = inner
+        _write_in(folder, path.name, text)
+    finally:
+        os.close(folder)
+
+
+def _enter(folder: int, name: str, top: Path) -> int:
+    """A new descriptor of the folder ``name`` in ``folder`` (made if missing), never opened through a link."""
+    if name in (".", ".."):  # the path was checked as text only: it must not climb out of ``top``
+        raise OSError(errno.EINVAL, f"a report's path must stay under {top}", name)
+    try:
+        os.mkdir(name, dir_fd=folder)
+    except FileExistsError:
+        pass
+    try:
+        return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)
+    except OSError as error:
+        if error.errno in (errno.ELOOP, errno.ENOTDIR):  # O_NOFOLLOW on a link, O_DIRECTORY on a file
+            raise OSError(error.errno, f"a symbolic link or a file where a folder goes, under {top}", name) from None
+        raise
+
+
+def _write_in(folder: int, name: str, text: str) -> None:
+    """Write ``text`` to a private temporary file in ``folder`` (a descriptor), on disk, then rename it to ``name``
+    (a file or link there is replaced, never written through)."""
+    temporary = f".{name}.{os.urandom(6).hex()}.part"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    descriptor = os.open(temporary, flags, 0o600, dir_fd=folder)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+            os.fchmod(handle.fileno(), 0o600)  # whatever the umask
+            _give_to_sudo_user(handle.fileno())
+        os.rename(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
+    except BaseException:
+        try:
+            os.unlink(temporary, dir_fd=folder)
+        except OSError:
+            pass
+        raise
 
 
 def append_report(path: str | Path, text: str) -> None:
@@ -470,8 +526,8 @@ def append_report(path: str | Path, text: str) -> None:
         handle.write(text)
 
 
-def _give_to_sudo_user(path: Path) -> None:
-    """Under ``sudo``, hand the report to the user who ran sudo (it stays unreadable to the kernel's user)."""
+def _give_to_sudo_user(descriptor: int) -> None:
+    """Under ``sudo``, hand the open report to the user who ran sudo (it stays unreadable to the kernel's user)."""
     uid, gid = os.environ.get("SUDO_UID", ""), os.environ.get("SUDO_GID", "")
     if os.geteuid() == 0 and uid.isdigit() and gid.isdigit():
-        os.chown(path, int(uid), int(gid))
+        os.fchown(descriptor, int(uid), int(gid))
