@@ -3,8 +3,8 @@
 
     python3 tasks.py book   build the HTML book into _build/html (runs every chapter)
     python3 tasks.py test   every check: lint and format, notebooks clean, exercises in sync, book with warnings
-                            as errors, then pytest (library, nbval over notebooks and solutions,
-                            a headless browser reading the built book offline)
+                            as errors, then pytest (library, the chapters' reference outputs in the book
+                            build, nbval over the solutions, a headless browser reading the built book offline)
     python3 tasks.py lab    open JupyterLab on the project, for working the exercises
 
 Needs only Python 3.10+. With CI set in the environment, `test` also installs PyTorch (the
@@ -101,8 +101,7 @@ def test() -> None:
         PYTHON,
         "-m",
         "pytest",
-        "tests",
-        "notebooks",
+        "tests",  # tests/test_notebook_outputs.py checks the chapters as the book build above ran them
         "solutions",
         "--nbval-lax",
         "--nbval-cell-timeout=600",
