@@ -28,6 +28,7 @@ import multiprocessing
 import os
 import sys
 import uuid
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -155,7 +156,10 @@ def _draw_all(draw: Callable[..., Any], named: dict[str, list[tuple[str, Any]]],
         return [_draw_frame(indices, (draw, named)) for indices in keys]
     _JOB = (draw, named)
     try:
-        with multiprocessing.get_context("fork").Pool(workers, initializer=_quiet) as pool:
+        with warnings.catch_warnings():  # Python 3.12+ warns of fork in a threaded process: the workers only draw
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pool = multiprocessing.get_context("fork").Pool(workers, initializer=_quiet)
+        with pool:
             return pool.map(_draw_frame, keys, chunksize=max(1, len(keys) // (4 * workers)))
     finally:
         _JOB = None
