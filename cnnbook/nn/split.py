@@ -121,7 +121,7 @@ def _passes(body: Layer, loss: SoftmaxCrossEntropy, x: np.ndarray, y: np.ndarray
         grad = loss.backward()
         grad *= grad.dtype.type(len(logits) / len(x))
         body.backward(grad, input_grad=False)
-        found = [(layer, key, layer.grads[key]) for layer in walk(body) for key in layer.params]
+        found = [(p.layer, p.key, p.grad) for p in body.named_parameters()]  # the same order in twin and body
         if grads is None:
             grads = [(layer, key, grad.copy()) for layer, key, grad in found]
         else:
