@@ -1,8 +1,8 @@
 """The grader where a notebook runs out of time, forges its kernel's replies, or races the reports' folders.
 
 A solved notebook whose time limit runs out in a cell after its answers keeps the points of those answers; a
-cell that forges its own reply and then goes on is blamed for what follows, not the cell after it; a report is
-never written through a folder swapped for a link.
+cell, or a student's function a test calls, that forges its own reply and then goes on is blamed for what follows,
+not the cell or test after it; a report is never written through a folder swapped for a link.
 """
 
 from __future__ import annotations
@@ -98,6 +98,38 @@ def test_a_cell_that_forges_its_reply_is_blamed_for_what_follows(tmp_path):
     assert report.run.killed_kernel == [endless] and report.run.timed_out == [slow]
     assert report.run.restarts == 1 < MAX_TEST_RESTARTS and not report.run.errors and report.run.time_limit is None
     assert "cells that ended the kernel: " + f"{endless} (import time, zmq)" in to_text(report)
+
+
+# A student's function that, when a test calls it, forges the reply to that test's request (any answer it likes: here
+# a wrong one) and then runs on, past the time limit of a call. The notebook's own check() calls it too, in a cell,
+# whose request has no user_expressions: there it just answers.
+FORGING_FUNCTION = """
+import time
+
+def sobel_separable(image):
+    kernel = get_ipython().kernel
+    parent = kernel.get_parent("shell")
+    if parent["content"].get("user_expressions"):
+        socket, ident = kernel.shell_stream.socket, kernel._parent_ident["shell"]
+        answer = {"status": "ok", "data": {"text/plain": repr('{"value": 0}')}, "metadata": {}}
+        content = {"status": "ok", "execution_count": 1, "payload": [], "user_expressions": {"r": answer}}
+        kernel.session.send(socket, "execute_reply", content, parent=parent, ident=ident)
+        time.sleep(60)
+    return image
+"""
+
+
+def test_a_function_that_forges_its_reply_is_blamed_for_what_follows(tmp_path):
+    """q4's function forges the reply to each test's call and sleeps on: each of its calls runs out of time (not
+    the forged answer, not the next test's request), the interrupt stops it, and q5, next, keeps every point."""
+    nb = nbformat.read(SOLVED, as_version=4)
+    next(c for c in nb.cells if c.source.startswith("def sobel_separable")).source = FORGING_FUNCTION.strip()
+    nbformat.write(nb, tmp_path / "forges-in-a-call.ipynb")
+    report = grade(tmp_path / "forges-in-a-call.ipynb", SOURCE, Limits(cell=2, total=120, grace=2))
+    assert _scores(report) == FULL | {"q4": 0}, [q.message for q in report.questions]
+    q4 = next(q for q in report.questions if q.name == "q4")
+    assert all("did not finish within the time limit of 2 s" in t.message for t in q4.tests), q4.message
+    assert report.run.restarts == 0 and not report.run.killed_kernel and not report.run.timed_out
 
 
 # ---- 3. a folder of reports swapped for a link while a report is written -----------------------------------------

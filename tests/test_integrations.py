@@ -360,6 +360,32 @@ def test_gradescope_results_are_gradescopes_format(graded, who, score):
         expected = "after_published" if test["name"].split(": ", 1)[1] in hidden else "visible"
         assert test["visibility"] == expected, test["name"]
     assert results["extra_data"]["student"] == who and results["extra_data"]["assignment"] == CHAPTER1[:-6]
+    _check_says_nothing_of_the_sandbox(results)
+
+
+# What the report's warnings (cnnbook.homework.sandbox.reach_warnings, the readable-source warning) are made of.
+SANDBOX_WORDS = re.compile(r"warning|confined|isolated|bubblewrap|bwrap|namespace|readable by the kernel", re.I)
+
+
+def _check_says_nothing_of_the_sandbox(results: dict) -> None:
+    """Nothing in results.json tells students how their kernel was (or was not) sandboxed: that is for the
+    instructor, in run_autograder's stdout."""
+    assert not SANDBOX_WORDS.search(json.dumps(results)), json.dumps(results)[:2000]
+
+
+def test_gradescope_output_leaves_the_warnings_to_the_instructor():
+    from cnnbook.homework.gradescope import to_results
+
+    tests = [TestResult("t", False, True, 1.0, 1.0)]
+    warnings = [
+        "not confined: bubblewrap (bwrap) is not installed, so the kernel shared the grader's network",
+        "the source notebook s.ipynb is readable by the kernel's user: its hidden tests and solutions are not secret",
+    ]
+    report = Report("x.ipynb", "s.ipynb", [QuestionResult("q1", 1.0, 1.0, tests)], 1.0, warnings=list(warnings))
+    results = to_results(report)
+    _check_says_nothing_of_the_sandbox(results)
+    assert "q1" in results["output"] and results["stdout_visibility"] == "hidden"
+    assert report.warnings == warnings  # the report itself keeps them: the instructor's reports show them
 
 
 def _zip_and_unpack(tmp_path: Path) -> tuple[Path, list[zipfile.ZipInfo]]:
@@ -376,6 +402,13 @@ def _zip_and_unpack(tmp_path: Path) -> tuple[Path, list[zipfile.ZipInfo]]:
     return source.parent, infos
 
 
+def _bubblewrap_step(setup: str) -> str:
+    """setup.sh's ``install_bubblewrap`` function, as the generated script defines it."""
+    match = re.search(r"^install_bubblewrap\(\) \{\n.*?^\}\n", setup, re.M | re.S)
+    assert match, "setup.sh defines install_bubblewrap"
+    return match.group(0)
+
+
 def test_gradescope_zip_layout(tmp_path):
     _, infos = _zip_and_unpack(tmp_path)
     modes = {i.filename: i.external_attr >> 16 for i in infos}
@@ -385,13 +418,77 @@ def test_gradescope_zip_layout(tmp_path):
     root = tmp_path / "autograder" / "source"
     setup, run = (root / "setup.sh").read_text(), (root / "run_autograder").read_text()
     assert setup.startswith("#!/usr/bin/env bash") and run.startswith("#!/usr/bin/env bash")
-    assert "--no-index --find-links" in setup  # no package index when the image is built
-    for script in (setup, run):
-        assert not re.search(r"\b(curl|wget|git|apt-get)\b", script)
+    # Grading never needs a package index. The one exception, deliberate: setup.sh's best-effort apt-get of
+    # bubblewrap (a system package, not a wheel) while the image is built, and nothing else from apt.
+    step = _bubblewrap_step(setup)
+    for script in (setup.replace(step, ""), run):
+        assert not re.search(r"\b(curl|wget|git|apt-get|apt|dpkg|add-apt-repository)\b", script)
+    code = "\n".join(line for line in step.splitlines() if not line.lstrip().startswith("#"))
+    # install; if that fails (no package lists), update and install again; no sources added
+    assert re.findall(r"\bapt-get\s+(?:-\S+\s+)*([a-z-]+)", code) == ["install", "update", "install"]
+    for arguments in re.findall(r"\bapt-get install ([^)>|;&]*)", code):
+        assert [a for a in arguments.split() if re.fullmatch(r"[a-z0-9][a-z0-9.+-]+", a)] == ["bubblewrap"]
+    assert not re.search(r"\b(curl|wget|git|pip|dpkg|sources\.list)\b", code)
+    pip_installs = [line for line in setup.splitlines() if re.search(r"\bpip\b.*\binstall\b", line)]
+    assert pip_installs and all("--no-index --find-links" in line for line in pip_installs)
+    assert not re.search(r"index-url|\bhttps?://", setup + run)
     assert not re.search(r"\bpip\b", run) and "--cell-timeout 60" in run
     assert (root / "solution" / CHAPTER1).read_bytes() == SOLUTION.read_bytes()  # with its hidden tests
     for name in ("setup.sh", "run_autograder"):
         subprocess.run(["bash", "-n", str(root / name)], check=True)
+
+
+def _run_bubblewrap_step(tmp_path: Path, commands: dict[str, str]) -> tuple[subprocess.CompletedProcess, Path]:
+    """setup.sh's bubblewrap step under setup.sh's own ``set -euo pipefail``, with only ``commands`` on PATH
+    (each a /bin/sh script; nothing of the machine's, so no real bwrap or apt-get). Returns the run and the log
+    of the fake commands' calls."""
+    _zip_and_unpack(tmp_path)
+    step = _bubblewrap_step((tmp_path / "autograder" / "source" / "setup.sh").read_text())
+    fake, log = tmp_path / "bin", tmp_path / "calls.log"
+    fake.mkdir()
+    for name, body in commands.items():
+        record = f"echo \"{name} DEBIAN_FRONTEND=$DEBIAN_FRONTEND $*\" >> '{log}'"  # pytest's paths: no quotes
+        (fake / name).write_text(f"#!/bin/sh\n{record}\n{body}\n")
+        (fake / name).chmod(0o755)
+    script = f"set -euo pipefail\n{step}install_bubblewrap\necho 'image built'\n"
+    bash = shutil.which("bash")
+    result = subprocess.run([bash, "-c", script], env={"PATH": str(fake)}, capture_output=True, text=True, timeout=60)
+    return result, log
+
+
+def test_gradescope_setup_builds_the_image_when_apt_get_fails(tmp_path):
+    failing = 'echo "E: Unable to locate package bubblewrap" >&2; exit 100'
+    result, log = _run_bubblewrap_step(tmp_path, {"apt-get": failing})
+    assert result.returncode == 0 and result.stdout == "image built\n", result.stderr
+    calls = log.read_text().splitlines()  # install, update (which fails too here), and nothing more
+    assert len(calls) == 2 and calls[0].startswith("apt-get DEBIAN_FRONTEND=noninteractive install -y")
+    assert calls[0].endswith(" bubblewrap") and " update -qq" in calls[1]
+    assert "bubblewrap not installed" in result.stderr and "Unable to locate package" in result.stderr
+
+
+def test_gradescope_setup_gets_the_package_lists_when_the_image_has_none(tmp_path):
+    lists = tmp_path / "lists"  # what apt-get update would fetch
+    fake = f'if [ "$1" = update ]; then : > "{lists}"; exit 0; fi; [ -e "{lists}" ] || exit 100'  # PATH: fakes only
+    result, log = _run_bubblewrap_step(tmp_path, {"apt-get": fake})
+    assert result.returncode == 0 and result.stdout == "image built\n" and not result.stderr
+    assert [call.split()[2] for call in log.read_text().splitlines()] == ["install", "update", "install"]
+
+
+def test_gradescope_setup_leaves_an_installed_bubblewrap_alone(tmp_path):
+    result, log = _run_bubblewrap_step(tmp_path, {"bwrap": "exit 0", "apt-get": "exit 0"})
+    assert result.returncode == 0 and result.stdout == "image built\n" and not result.stderr
+    assert not log.exists()  # neither apt-get nor bwrap was run
+
+
+@pytest.mark.parametrize("has_apt_get", [True, False], ids=["apt-get works", "no apt-get"])
+def test_gradescope_setup_installs_bubblewrap_quietly_if_it_can(tmp_path, has_apt_get):
+    commands = {"apt-get": "echo 'Setting up bubblewrap ...'; exit 0"} if has_apt_get else {}
+    result, log = _run_bubblewrap_step(tmp_path, commands)
+    assert result.returncode == 0 and result.stdout == "image built\n", result.stderr
+    if has_apt_get:  # apt's own chatter is kept out of the build log
+        assert not result.stderr and "install" in log.read_text()
+    else:  # a Fedora or Rocky base image: no apt-get, said in one line
+        assert "no apt-get" in result.stderr and not log.exists()
 
 
 def test_gradescope_zip_refuses_an_incomplete_wheelhouse(tmp_path, capsys):
@@ -402,7 +499,7 @@ def test_gradescope_zip_refuses_an_incomplete_wheelhouse(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("who, score", [(FULL, 10.0), (ZERO, 0.0), ("nothing", 0.0)])
-def test_run_autograder_writes_results_json(tmp_path, who, score):
+def test_gradescope_run_autograder_writes_results_json(tmp_path, who, score):
     """run_autograder as Gradescope runs it, with /autograder moved to a temporary folder (AUTOGRADER_ROOT)."""
     root, _ = _zip_and_unpack(tmp_path)
     (root / "submission" / "work").mkdir(parents=True)
@@ -418,13 +515,16 @@ def test_run_autograder_writes_results_json(tmp_path, who, score):
     results = json.loads((root / "results" / "results.json").read_text())
     check_gradescope(results, score)
     assert (root / "source" / "solution").stat().st_mode & 0o777 == 0o700
+    # how the kernel was sandboxed: in stdout, for the instructor (the grader's own words), never in results.json
+    assert re.search(r"^sandbox: each student's kernel runs .*\b(confined|NOT confined)\b", result.stdout, re.M)
+    _check_says_nothing_of_the_sandbox(results)
     if who == "nothing":
         assert results["tests"][0]["name"] == "notebook" and "cannot read it" in results["tests"][0]["output"]
     else:
         assert results["extra_data"]["student"] == "Ada Lovelace"
 
 
-def test_run_autograder_says_when_the_grader_could_not_run(tmp_path):
+def test_gradescope_run_autograder_says_when_the_grader_could_not_run(tmp_path):
     root, _ = _zip_and_unpack(tmp_path)
     (root / "submission").mkdir()
     env = {**os.environ, "AUTOGRADER_ROOT": str(root), "CNNBOOK": "/nonexistent/cnnbook"}

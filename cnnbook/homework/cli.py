@@ -12,8 +12,9 @@
     cnnbook --version
 
 Exit status of ``grade``: 0 when every submission was graded (whatever the scores), 2 when the grader
-itself could not run (bad arguments, no source notebook, a broken source, no kernel) or could not write a
-report (another submission's reports are still written); with
+itself could not run (bad arguments, no source notebook, a broken source, no kernel), could not write a
+report (another submission's reports are still written) or stopped because a notebook changed the grader's own
+Python environment (run as an ordinary user without bubblewrap: the rest are not graded); with
 ``--fail-below-max``, 1 when every submission was graded but one scored less than full marks (as
 GitHub Classroom's graders fail a run). Grader side; the console script ``cnnbook`` and
 ``python -m cnnbook`` both run :func:`main`.
@@ -445,6 +446,7 @@ def find_source(submission: Path, option: Path | None) -> Path:
 def grade_command(args: argparse.Namespace) -> int:
     """Grade every submission, print a summary, write the reports; the exit status says whether all were graded."""
     from cnnbook.homework import classroom
+    from cnnbook.homework.environment import ENVIRONMENT
     from cnnbook.homework.grade import exact_sum, shown
     from cnnbook.homework.gradescope import to_results
     from cnnbook.homework.report import (
@@ -471,7 +473,9 @@ def grade_command(args: argparse.Namespace) -> int:
     students = dict(zip((name for _, name in found), names))
     submissions = found if args.shard is None else in_shard(found, *args.shard)
     assignment = args.assignment or ""
-    _warn_if_shared(args.submissions, args.user, not args.same_user)
+    shared = _shared_folders(args.submissions, args.user, not args.same_user)  # in every report, and said now
+    for warning in shared:
+        print(f"warning: {warning}", file=sys.stderr)
     limits = Limits(cell=args.cell_timeout, total=args.timeout, grace=args.grace)
     status, reports, tests = 0, [], {}
     unwritten: set[Path] = set()
@@ -482,6 +486,7 @@ def grade_command(args: argparse.Namespace) -> int:
         try:
             write_file(path, *content)
             unwritten.discard(path)
+            ENVIRONMENT.note_written(path)  # a report where Python imports from (the current folder) is the grader's
         except OSError as error:
             if path not in unwritten:
                 print(f"error: cannot write the report {shown(path)}: {error}", file=sys.stderr)
@@ -505,14 +510,34 @@ def grade_command(args: argparse.Namespace) -> int:
     if jobs > 1 and args.user is not None:
         print(f"note: --user {shown(args.user)} grades one submission at a time (--jobs 1)", file=sys.stderr)
         jobs = 1
+    if jobs > 1 and _kernel_can_write_the_grader(args.user, not args.same_user):
+        print(
+            "note: the kernels would run as the grader's own user without bubblewrap, so submissions are graded one "
+            "at a time in this process (--jobs 1): a change to the grader's Python environment is then known to be "
+            "one notebook's, before anything imports it",
+            file=sys.stderr,
+        )
+        jobs = 1
     options = (args.source, limits, args.visible_only, args.user, not args.same_user)
     outcomes = _graded_in_workers(submissions, options, jobs) if jobs > 1 else None
-    for notebook, name in submissions:
-        report, failure = next(outcomes) if outcomes is not None else _grade_one(notebook, options, tests)
+    not_run = 0
+    for position, (notebook, name) in enumerate(submissions):
+        if ENVIRONMENT.changed:  # nothing this process would import can be trusted: the rest are not graded
+            report, failure = _not_graded(notebook, args.source, tests, ENVIRONMENT.changed), None
+            not_run += 1
+        else:
+            report, failure = next(outcomes) if outcomes is not None else _grade_one(notebook, options, tests)
+            if ENVIRONMENT.changed:
+                left = len(submissions) - position - 1
+                what = "the cnnbook package and the Python environment it runs in"
+                stopped = f"grading stopped: the {left} submissions after it were not graded"
+                print(f"error: {ENVIRONMENT.changed} ({what}); {stopped}", file=sys.stderr)
+                status = GRADER_FAILED
         if failure is not None:
             print(failure, file=sys.stderr)
             status = GRADER_FAILED
             continue
+        report.warnings += shared
         reports.append((report, name))
         print(f"{report.submission}: {totals(report)}" if args.quiet else to_text(report), flush=True)
         write(report, name)
@@ -539,7 +564,7 @@ def grade_command(args: argparse.Namespace) -> int:
     if several or args.shard:
         total = exact_sum(r.score for r in graded)
         shard = f" (shard {args.shard[0]}/{args.shard[1]} of {len(found)})" if args.shard else ""
-        print(f"graded {len(reports)} of {len(submissions)} notebooks{shard}; {number(total)} points in all")
+        print(f"graded {len(reports) - not_run} of {len(submissions)} notebooks{shard}; {number(total)} points in all")
     if unwritten:
         status = GRADER_FAILED
     if status == 0 and args.fail_below_max and any(r.score < r.max_score or r.error for r in graded):
@@ -564,6 +589,31 @@ def _grade_one(notebook: Path, options: tuple, tests: dict) -> tuple:
     except Exception:  # noqa: BLE001 -- a bug of the grader's: say so, grade the others
         return None, f"error: {shown(notebook)}: the grader failed:\n{traceback.format_exc()}"
     return report, None
+
+
+def _not_graded(notebook: Path, source_option: Path | None, tests: dict, reason: str):
+    """The report of a submission left ungraded because a notebook before it changed the grader's environment (its
+    source's tests, if already loaded, at zero: they are not loaded now)."""
+    from cnnbook.homework.grade import not_graded
+
+    try:
+        source: Path | None = find_source(notebook, source_option)
+    except FileNotFoundError:
+        source = None
+    return not_graded(notebook, source, f"not graded: {reason}", tests.get(source))
+
+
+def _kernel_can_write_the_grader(user: str | None, isolate: bool) -> bool:
+    """Whether the kernels would run as the grader's own user, unconfined: able to write the grader's Python code."""
+    from cnnbook.homework.sandbox import choose_account
+
+    if isolate and user is None and os.geteuid() == 0:
+        return False  # root gives each kernel a dedicated uid (asked here without choosing one)
+    try:
+        account = choose_account(user, isolate)
+    except KeyError:
+        return False  # an unknown --user: each submission will say so
+    return not account.isolated and not account.confined
 
 
 # --jobs N runs each grading in a worker *process*, not a thread: a Reaper ends every new descendant of the
@@ -628,22 +678,23 @@ def _graded_in_workers(submissions: list[tuple[Path, Path]], options: tuple, job
             pools.pop().shutdown(wait=True, cancel_futures=True)
 
 
-def _warn_if_shared(paths: list[Path], user: str | None, isolate: bool) -> None:
-    """A folder of submissions the kernel's user can read lets one student's code read another's notebook."""
+def _shared_folders(paths: list[Path], user: str | None, isolate: bool) -> list[str]:
+    """A warning for each folder of submissions the student's kernel could read: one student's code could read the
+    others' notebooks (the kernel's user is asked, in its namespaces when confined)."""
+    from cnnbook.homework.grade import shown
     from cnnbook.homework.sandbox import can_read, choose_account
 
     folders = [p for p in paths if p.is_dir()]
     try:
         account = choose_account(user, isolate) if folders else None
     except KeyError:
-        return  # an unknown --user: each submission will say so
-    for folder in folders:
-        if account is not None and account.isolated and can_read(account, folder):
-            print(
-                f"warning: the student's kernel can read {folder}, so one submission's code could read the "
-                f"others (chmod 700 {folder})",
-                file=sys.stderr,
-            )
+        return []  # an unknown --user: each submission will say so
+    return [
+        f"the student's kernel can read the folder of submissions {shown(folder)}, so one submission's code could "
+        f"read the others (chmod 700 {shown(folder)})"
+        for folder in folders
+        if account is not None and (account.isolated or account.confined) and can_read(account, folder)
+    ]
 
 
 if __name__ == "__main__":

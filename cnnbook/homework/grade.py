@@ -7,7 +7,9 @@ cells run in a separate kernel (:mod:`~cnnbook.homework.kernel`) as a user that 
 source (:mod:`~cnnbook.homework.sandbox`); each test reaches the student's names through a
 ``student`` handle that brings back plain data only, and compares it here. Whatever the
 notebook does, :func:`grade` returns a :class:`Report` (a notebook that cannot be read scores
-zero, with the reason); it raises :class:`GraderError` only when the grader itself cannot run.
+zero, with the reason); it raises :class:`GraderError` only when the grader itself cannot run. Where the kernel could
+write the grader's own Python code (the grader's own user, no bubblewrap), :data:`ENVIRONMENT` watches it: once a
+notebook has changed it, that notebook's report says so and nothing more is graded in this process.
 
 A written answer (a ``manual: true`` question) is never scored here: its points stay *pending* until the
 instructor fills them in (:meth:`QuestionResult.grade_by_hand`), and the report keeps the student's text.
@@ -32,6 +34,7 @@ import nbformat
 import numpy as np
 
 from cnnbook.homework.checks import Registry, assert_close, run_test, test
+from cnnbook.homework.environment import ENVIRONMENT
 from cnnbook.homework.kernel import KernelError, KernelTransport, Limits, NotebookSession, RunLog
 from cnnbook.homework.notebook import (
     BEGIN_QUESTION,
@@ -72,6 +75,7 @@ _UNSAFE_CHAR = re.compile(_UNSAFE)
 _UNSAFE_IN_TEXT = re.compile(r"(?![\n\t])" + _UNSAFE)  # a written answer keeps its lines
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _SPACES = re.compile(r"\s+")  # what str.split() splits on; one pass, not a list of every word of a huge text
+MAX_LISTED_CHANGES = 3  # of the paths a notebook changed in the grader's environment, those its report names
 _FILE_KINDS = {
     stat.S_IFDIR: "a directory",
     stat.S_IFLNK: "a symbolic link",
@@ -553,6 +557,8 @@ def grade(
     """
     started = time.monotonic()
     submission, source = Path(submission), Path(source)
+    if ENVIRONMENT.changed:  # the source's tests are not even loaded: they could import what a notebook wrote
+        return not_graded(submission, source, f"not graded: {ENVIRONMENT.changed}", tests)
     tests = load_tests(source, visible_only) if tests is None else tests
     report = Report(shown(submission), shown(source), [], 0.0)
     try:
@@ -568,6 +574,9 @@ def grade(
     report.kernel_user, report.isolated = account.describe(), account.isolated
     report.warnings = _isolation_warnings(account, source)
     report.cells = {i: clean(_first_line(s), 60) for i, s in cells}
+    guarded = not account.isolated and not account.confined  # the kernel can write the grader's own Python code
+    if guarded:
+        ENVIRONMENT.arm()
     try:
         with NotebookSession(cells, account, limits, submission) as session:
             session.run()
@@ -576,7 +585,36 @@ def grade(
             report.run = session.log
     except KernelError as error:
         raise GraderError(str(error)) from error
+    finally:  # every process of the kernel has ended (or the grader failed): what did it change?
+        changed = _environment_error(submission, ENVIRONMENT.check()) if guarded else ""
+    if changed:
+        report.error = changed
+        report.questions = [_score(q, None, answers, changed) for q in tests.questions]
     report.seconds = round(time.monotonic() - started, 3)
+    return report
+
+
+def _environment_error(submission: Path, changed: list[str]) -> str:
+    """The report's error for a notebook that changed the grader's own Python environment ("" if it changed nothing);
+    the first time, :attr:`ENVIRONMENT.changed <cnnbook.homework.environment.EnvironmentGuard.changed>` says it."""
+    if not changed:
+        return ""
+    listed = ", ".join(shown(path) for path in changed[:MAX_LISTED_CHANGES])
+    if len(changed) > MAX_LISTED_CHANGES:
+        listed += f" and {len(changed) - MAX_LISTED_CHANGES} more"
+    advice = "reinstall it before grading again"
+    ENVIRONMENT.changed = (
+        ENVIRONMENT.changed or f"{shown(submission)} changed the grader's own Python environment: {advice}"
+    )
+    return f"the notebook changed the grader's own Python environment ({listed}): {advice}"
+
+
+def not_graded(submission: Path, source: Path | None, reason: str, tests: SourceTests | None = None) -> Report:
+    """The report of a submission the grader would not run: ``reason`` its error, each question of ``tests`` (when
+    they were loaded) at zero."""
+    report = Report(shown(submission), shown(source or ""), [], 0.0, error=reason)
+    if tests is not None:
+        report.questions = [_score(q, None, {}, reason) for q in tests.questions]
     return report
 
 

@@ -16,10 +16,19 @@ installs cnnbook into a virtual environment from the wheels in the zip, with ``p
 so no package index is needed), ``run_autograder`` (run for each submission: it grades the
 notebook in ``/autograder/submission`` and writes ``/autograder/results/results.json``), the
 solution notebook with its hidden tests in ``solution/``, and the wheels in ``wheels/``.
+
+Bubblewrap, which gives each student's kernel namespaces of its own (:mod:`cnnbook.homework.sandbox`), is a
+system package, not a wheel: ``setup.sh`` installs it with apt-get when it is missing, as a best effort that
+never fails the build (the one use of a package index, and only while the image is built). Whether kernels
+were confined is the instructor's business, not the students': the report's warnings stay out of
+``results.json`` and go to ``run_autograder``'s standard output, which Gradescope shows only to instructors
+(specs.md: "/autograder/results/stdout captures the output of run_autograder, for displaying back to the
+instructor"; ``stdout_visibility`` stays ``hidden``), after a first line from :func:`sandbox_status`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 import shutil
@@ -32,6 +41,7 @@ from pathlib import Path
 from cnnbook import __version__
 from cnnbook.homework.grade import Report, clean, student_message
 from cnnbook.homework.report import assignment_name, to_text
+from cnnbook.homework.sandbox import choose_account, unconfined_reason
 
 REPOSITORY = "https://github.com/cnnbook/cnnbook"
 RELEASE = f"cnnbook @ git+{REPOSITORY}@v{__version__}"  # the grader the zip installs by default
@@ -75,7 +85,7 @@ def to_results(report: Report, student: str = "", assignment: str = "") -> dict:
     return {
         "score": report.score,
         "execution_time": max(0, round(report.seconds)),
-        "output": to_text(report, student=True),
+        "output": student_output(report),
         "output_format": "text",
         "test_output_format": "text",
         "visibility": "visible",
@@ -91,12 +101,63 @@ def to_results(report: Report, student: str = "", assignment: str = "") -> dict:
     }
 
 
+def student_output(report: Report) -> str:
+    """The top-level ``output`` students see: the student's view of the report, without its warnings.
+
+    The warnings say what the kernel could reach (not confined, not isolated, a readable source notebook):
+    the instructor's to act on, and a map for a student probing the grader. Gradescope documents no visibility
+    for the top-level output alone, so they go to run_autograder's stdout instead (instructors only).
+    """
+    return to_text(dataclasses.replace(report, warnings=[]), student=True)
+
+
+def sandbox_status() -> str:
+    """The line run_autograder prints first, for the instructor: how each student's kernel runs in this container.
+
+    By the grader's own checks (:func:`~cnnbook.homework.sandbox.choose_account`), so it says what grading
+    does here; each submission's report below it repeats any warning in full.
+    """
+    account = choose_account()
+    user = "as a dedicated user" if account.isolated else f"as {account.describe()} (NOT isolated)"
+    if account.confined:
+        confined = "confined in bubblewrap's namespaces (no network, private /tmp and IPC, the system read-only)"
+    else:
+        confined = f"NOT confined ({unconfined_reason() or 'bubblewrap was not used'})"
+    return f"sandbox: each student's kernel runs {user}, {confined}"
+
+
 SETUP_SH = """\
 #!/usr/bin/env bash
 # Gradescope runs this once, when it builds the autograder's image. It installs the cnnbook grader
 # into its own virtual environment from the wheels in this zip, with no package index: grading
 # never needs the network. The image's python3 (Gradescope's harness uses it) is left as it is.
 set -euo pipefail
+
+# Bubblewrap (bwrap) gives each student's kernel namespaces of its own: no network, private /tmp and IPC,
+# the system read-only. It is a system package, not a wheel, so this is the one package index used, and
+# only while the image is built: a best effort that never fails the build. Without it (or where the
+# container refuses namespaces) the grader still runs, and run_autograder tells the instructor so.
+install_bubblewrap() {{
+  if command -v bwrap >/dev/null 2>&1; then
+    return 0
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "setup.sh: bubblewrap is not installed and there is no apt-get; kernels will not be confined" >&2
+    return 0
+  fi
+  local log status=0
+  # an image without package lists (a bare Ubuntu image has none) gets them once, and the install is tried again
+  log=$(DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bubblewrap 2>&1 </dev/null) \\
+    || log=$(apt-get update -qq 2>&1 </dev/null \\
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bubblewrap 2>&1 </dev/null) \\
+    || status=$?
+  if [ "$status" -ne 0 ]; then
+    echo "setup.sh: bubblewrap not installed (apt-get: exit status $status, ${{log##*$'\\n'}}); kernels will not be" \\
+      "confined" >&2
+  fi
+}}
+install_bubblewrap
+
 SOURCE="${{AUTOGRADER_ROOT:-/autograder}}/source"
 VENV="${{CNNBOOK_VENV:-/opt/cnnbook}}"
 python3 -m venv --without-pip "$VENV"   # no ensurepip needed: pip runs from its wheel below
@@ -130,8 +191,12 @@ submission="${{submission:-$ROOT/submission/{solution}}}"
 # The student's name for the report's extra_data, from Gradescope's submission_metadata.json.
 names='import json, sys; print(", ".join(u.get("name", "") for u in json.load(open(sys.argv[1]))["users"]))'
 student=$(python3 -c "$names" "$ROOT/submission_metadata.json" 2>/dev/null || true)
-"$CNNBOOK" grade "$submission" --source "$SOLUTION" --gradescope "$RESULTS" ${{student:+--student "$student"}} \\
-  {options}--quiet
+# Gradescope shows this script's stdout to instructors only (stdout_visibility: hidden): first whether kernels
+# are confined here, then the grader's full report with its warnings, none of which results.json shows students.
+"${{CNNBOOK%/*}}/python" -c 'from cnnbook.homework.gradescope import sandbox_status; print(sandbox_status())' \\
+  || echo "sandbox: the grader could not say whether kernels are confined"
+"$CNNBOOK" grade "$submission" --source "$SOLUTION" --gradescope "$RESULTS" \\
+  {options}${{student:+--student "$student"}}
 status=$?
 if [ ! -s "$RESULTS" ]; then
   # The grader itself could not run (not the student's fault): say so rather than leave no result.

@@ -65,7 +65,7 @@ _KEPT_PARTS = 8  # of a message's parts, the first are kept: routing, the delimi
 # MAX_MESSAGE_BYTES: ~100 MB) and what arrives as the kernel dies, it stays under 1 GB.
 MAX_GRADER_GROWTH = 640 << 20
 GUARD_SECONDS = 0.01  # how often the guard looks: zmq takes in at most ~20 MB meanwhile
-SETTLE_SECONDS = 2.0  # at least this long for the empty request after a cell (Kernel.run_cell): an honest one takes ms
+SETTLE_SECONDS = 2.0  # at least this long for the empty request after a cell or call (Kernel.execute): honest: ms
 _DELIMITER = b"<IDS|MSG>"
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 
@@ -163,25 +163,20 @@ class Kernel:
         return self.process.poll() is None
 
     def execute(self, code: str, timeout: float, **options: Any) -> Reply:
-        """Run ``code``; wait at most ``timeout`` seconds for its reply."""
-        msg_id = self.client.execute(code, allow_stdin=False, stop_on_error=False, **options)
-        reply = self.wait(msg_id, timeout)
-        reply.msg_id = msg_id
-        return reply
+        """Run ``code`` (a cell, or a test's request); its reply, once the kernel has answered an empty request sent
+        right after it too.
 
-    def run_cell(self, code: str, timeout: float) -> Reply:
-        """Run a notebook cell: its reply, once the kernel has answered an empty request sent right after it too.
-
-        A cell can forge its own reply and go on (sending an endless message, say). The kernel takes requests one
-        at a time, so the empty one is answered only when the cell has really ended: until then, whatever happens
-        (the kernel dies or is stopped, time runs out) is that cell's doing, not the next one's. The reply's
-        ``msg_id`` is the empty request's, so an interrupt waits for the cell's true end.
+        The code can forge its own reply (the kernel holds the key that signs it) and go on: a cell, or a student's
+        function a test calls, that then sends an endless message or sleeps. The kernel takes requests one at a
+        time, so the empty one is answered only when the code has really ended: until then, whatever happens (the
+        kernel dies or is stopped, time runs out) is this code's doing, not the next cell's or test's. The reply's
+        ``msg_id`` is the empty request's, so an interrupt waits for the code's true end.
         """
         end = time.monotonic() + max(timeout, 0.0)
-        msg_id = self.client.execute(code, allow_stdin=False, stop_on_error=False)
+        msg_id = self.client.execute(code, allow_stdin=False, stop_on_error=False, **options)
         after = self.client.execute("", silent=True, allow_stdin=False, stop_on_error=False)  # sent now: no round trip
         reply = self.wait(msg_id, timeout)
-        if reply.status in ("ok", "error") and not _asked_to_exit(reply):
+        if reply.status in ("ok", "error") and not _asked_to_exit(reply):  # exit(): the kernel answers nothing more
             ended = self.wait(after, max(end - time.monotonic(), SETTLE_SECONDS))
             if ended.status not in ("ok", "error"):
                 reply = ended
@@ -559,7 +554,7 @@ class NotebookSession:
                 self.log.not_run = [i for i, _ in self.cells[position:] if i not in self.skip]
                 return True
             limit = min(self.limits.cell, left)
-            reply = self.kernel.run_cell(source, limit)
+            reply = self.kernel.execute(source, limit)
             if reply.status == "timeout":
                 self.skip.add(index)
                 self.log.timed_out.append(index)
@@ -593,6 +588,7 @@ class NotebookSession:
             self._restart_for_tests()
             if self.kernel is None:
                 return {"error": self.broken or "the notebook's kernel could not be restarted"}
+        # settled (Kernel.execute): a function that forges its reply and runs on is this test's, not the next one's
         reply = self.kernel.execute("", min(self.limits.cell, left), silent=True, user_expressions={"r": expression})
         if reply.status == "timeout":
             if not self._interrupt(reply.msg_id):

@@ -16,6 +16,11 @@ In both modes, where bubblewrap (``bwrap``) works, the kernel also runs in names
 ``/var/tmp``, ``/dev/shm`` and ``/run/lock`` (all gone when it ends), the system and the Python
 environment read-only, and of the grader's files only its own working folder. Without bwrap it
 shares all of that with the grader, and the report says so (:func:`reach_warnings`).
+
+Run as an ordinary user without bwrap, the kernel can write the grader's own Python code: the cnnbook package,
+site-packages (a ``.pth`` file or ``sitecustomize.py`` runs at every later start of that Python, as root too), the
+user site folder, the folders on ``PYTHONPATH``. Nothing prevents that; :mod:`~cnnbook.homework.environment` notices
+it, and grading stops.
 """
 
 from __future__ import annotations
@@ -228,7 +233,8 @@ def reach_warnings(account: Account) -> list[str]:
         could = (
             "could read every file all users may read"
             if account.isolated
-            else "could read and write whatever the grader's user can, the grader's own code included"
+            else "could read and write whatever the grader's user can, the grader's own code included (if it changes "
+            "the grader's Python environment, grading stops: the rest of the submissions are not graded)"
         )
         warnings.append(
             f"not confined: {unconfined_reason() or 'bubblewrap was not used'}, so the kernel shared {shared}, "
@@ -413,10 +419,13 @@ def make_workdir(account: Account) -> Path:
 
 
 def remove_leftovers(account: Account) -> None:
-    """Delete what a dedicated uid left in the shared temporary folders, so the next student starts clean."""
+    """Delete what a dedicated uid left in the shared folders and SysV IPC, so the next student starts clean.
+
+    Only needed without namespaces: a confined kernel's folders and IPC end with it.
+    """
     if not account.isolated or account.uid not in DYNAMIC_UIDS:
         return  # a named account may own files there that are none of our business
-    for folder in {tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm"}:
+    for folder in {tempfile.gettempdir(), *PRIVATE_FOLDERS}:
         try:
             entries = list(os.scandir(folder))
         except OSError:
@@ -431,3 +440,33 @@ def remove_leftovers(account: Account) -> None:
                     os.unlink(entry.path)
             except OSError:
                 pass
+    remove_ipc(account.uid)
+
+
+_IPC_RMID = 0
+_IPC_KINDS = {"shm": "shmctl", "sem": "semctl", "msg": "msgctl"}  # /proc/sysvipc/<kind> and the call that removes one
+
+
+def remove_ipc(uid: int) -> list[str]:
+    """Remove every SysV shared memory segment, semaphore set and message queue that ``uid`` owns or made; what was
+    removed, as ``kind id``. (They outlive every process, and another user's kernel could attach to them.)"""
+    removed = []
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return removed
+    for kind, call in _IPC_KINDS.items():
+        try:
+            header, *lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
+        except OSError:
+            continue  # not Linux, or no SysV IPC
+        columns = header.split()
+        for line in lines:
+            row = dict(zip(columns, line.split()))
+            if uid not in (int(row.get("uid", -1)), int(row.get("cuid", -1))):
+                continue
+            ident = int(row[columns[1]])
+            ending = getattr(libc, call)
+            if (ending(ident, 0, _IPC_RMID) if kind == "sem" else ending(ident, _IPC_RMID, None)) == 0:
+                removed.append(f"{kind} {ident}")
+    return removed
