@@ -21,8 +21,10 @@ what runs in the kernel to answer them is :mod:`~cnnbook.homework.in_kernel`.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import ctypes.util
+import functools
 import os
 import queue
 import re
@@ -30,6 +32,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import deque
@@ -432,6 +435,42 @@ def kernel_env(workdir: Path, confined: bool = False) -> dict[str, str]:
     return env
 
 
+@functools.lru_cache(maxsize=1)
+def _font_list() -> Path | None:
+    """matplotlib's list of the system's fonts, made once per grader process in a private folder (None without
+    matplotlib). Each kernel's matplotlib starts from an empty folder of its own and would list the fonts anew, half a
+    second of every notebook that imports it; it gets a copy of this instead. Made with an empty home: only the
+    system's fonts, which the kernel sees too."""
+    folder = Path(tempfile.mkdtemp(prefix="cnnbook-fonts-"))
+    atexit.register(shutil.rmtree, folder, True)
+    env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(folder), "MPLCONFIGDIR": str(folder)}
+    try:
+        subprocess.run(
+            [sys.executable, "-I", "-c", "import matplotlib.font_manager"],
+            env=env | {"MPLBACKEND": "Agg"},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=120,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    made = sorted(folder.glob("fontlist-*.json"))
+    return made[0] if made else None
+
+
+def _give_font_list(workdir: Path, account: sandbox.Account) -> None:
+    """Put a copy of :func:`_font_list` where the kernel's matplotlib looks for it (``MPLCONFIGDIR``), owned by it."""
+    font_list = _font_list()
+    if font_list is None:
+        return
+    folder = workdir / ".matplotlib"
+    folder.mkdir(exist_ok=True)
+    shutil.copyfile(font_list, folder / font_list.name)
+    if account.isolated:
+        for path in (folder, folder / font_list.name):
+            os.chown(path, account.uid, account.gid)
+
+
 def _text(value: Any) -> str:
     return value[:1000] if type(value) is str else "unknown"
 
@@ -478,9 +517,10 @@ class NotebookSession:
         self.close()
 
     def _start(self) -> None:
-        """A fresh kernel in a fresh folder holding a copy of the submission."""
+        """A fresh kernel in a fresh folder holding a copy of the submission (and of matplotlib's font list)."""
         self._stop()
         self.workdir = sandbox.make_workdir(self.account)
+        _give_font_list(self.workdir, self.account)
         if self.submission is not None:
             copy = self.workdir / self.submission.name
             shutil.copyfile(self.submission, copy)
