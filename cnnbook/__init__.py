@@ -18,4 +18,4 @@ display, the book's build) and :mod:`cnnbook.homework` (the exercise format, ``c
 and the grader).
 """
 
-__version__ = "0.5.0"  # the one place the version is written (pyproject.toml reads it); see CHANGELOG.md
+__version__ = "0.6.0"  # the one place the version is written (pyproject.toml reads it); see CHANGELOG.md
