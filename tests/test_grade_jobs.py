@@ -98,3 +98,13 @@ def test_a_kernel_gets_matplotlibs_font_list_instead_of_making_it(given):
         shutil.rmtree(workdir, ignore_errors=True)
     assert process.returncode == 0
     assert ("generated new fontManager" in printed) is not given, printed
+
+
+def test_a_font_list_that_could_not_be_made_is_made_by_the_next_kernel(monkeypatch):
+    """A failure (here no Python to make it with, as in test_grade.py's no-kernel test) is not kept for the
+    process's later kernels."""
+    with monkeypatch.context() as broken:
+        broken.setattr(sys, "executable", "/nonexistent/python")
+        assert kernel._font_list() is None
+    made = kernel._font_list()
+    assert made is not None and made.is_file() and made.name.startswith("fontlist-")

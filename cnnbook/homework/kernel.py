@@ -24,7 +24,6 @@ from __future__ import annotations
 import atexit
 import ctypes
 import ctypes.util
-import functools
 import os
 import queue
 import re
@@ -435,12 +434,17 @@ def kernel_env(workdir: Path, confined: bool = False) -> dict[str, str]:
     return env
 
 
-@functools.lru_cache(maxsize=1)
+_FONT_LISTS: dict[str, Path] = {}  # the Python that made it -> matplotlib's font list (made once, kept while it exists)
+
+
 def _font_list() -> Path | None:
     """matplotlib's list of the system's fonts, made once per grader process in a private folder (None without
     matplotlib). Each kernel's matplotlib starts from an empty folder of its own and would list the fonts anew, half a
     second of every notebook that imports it; it gets a copy of this instead. Made with an empty home: only the
-    system's fonts, which the kernel sees too."""
+    system's fonts, which the kernel sees too. A failure is not kept: the next kernel tries again."""
+    made = _FONT_LISTS.get(sys.executable)
+    if made is not None and made.is_file():
+        return made
     folder = Path(tempfile.mkdtemp(prefix="cnnbook-fonts-"))
     atexit.register(shutil.rmtree, folder, True)
     env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(folder), "MPLCONFIGDIR": str(folder)}
@@ -454,8 +458,10 @@ def _font_list() -> Path | None:
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    made = sorted(folder.glob("fontlist-*.json"))
-    return made[0] if made else None
+    found = sorted(folder.glob("fontlist-*.json"))
+    if found:
+        _FONT_LISTS[sys.executable] = found[0]
+    return found[0] if found else None
 
 
 def _give_font_list(workdir: Path, account: sandbox.Account) -> None:
@@ -464,11 +470,14 @@ def _give_font_list(workdir: Path, account: sandbox.Account) -> None:
     if font_list is None:
         return
     folder = workdir / ".matplotlib"
-    folder.mkdir(exist_ok=True)
-    shutil.copyfile(font_list, folder / font_list.name)
-    if account.isolated:
-        for path in (folder, folder / font_list.name):
-            os.chown(path, account.uid, account.gid)
+    try:
+        folder.mkdir(exist_ok=True)
+        shutil.copyfile(font_list, folder / font_list.name)
+        if account.isolated:
+            for path in (folder, folder / font_list.name):
+                os.chown(path, account.uid, account.gid)
+    except OSError:  # only a saving: the kernel's matplotlib makes its own
+        pass
 
 
 def _text(value: Any) -> str:
