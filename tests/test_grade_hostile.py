@@ -77,7 +77,7 @@ class World:
         return self.base / name
 
 
-def _grader_user(mode: str) -> list[str]:
+def _grader_user() -> list[str]:
     return [shutil.which("setpriv"), f"--reuid={USER_UID}", f"--regid={USER_UID}", "--clear-groups", "--"]
 
 
@@ -224,7 +224,7 @@ def _grade(world: World, folder: str, reports: str, cases_of) -> dict:
     command += ["--source", str(world.path("private") / "solutions"), "--jobs", "2", "-q"]
     command += ["--json", str(out), "--junit", str(out), "--csv", str(out / "scores.csv")]
     command += ["--cell-timeout", "20", "--timeout", "90"]
-    as_user = _grader_user(world.mode) if world.mode == "user" and AS_ROOT else []
+    as_user = _grader_user() if world.mode == "user" and AS_ROOT else []
     try:
         result = subprocess.run(
             [*as_user, *command], cwd=world.base, env=env, capture_output=True, text=True, timeout=900

@@ -613,7 +613,7 @@ def _kernel_can_write_the_grader(user: str | None, isolate: bool) -> bool:
         account = choose_account(user, isolate)
     except KeyError:
         return False  # an unknown --user: each submission will say so
-    return not account.isolated and not account.confined
+    return account.shares_grader
 
 
 # --jobs N runs each grading in a worker *process*, not a thread: a Reaper ends every new descendant of the

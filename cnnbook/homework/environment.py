@@ -18,7 +18,7 @@ import stat
 import sys
 from pathlib import Path
 
-from cnnbook.homework.sandbox import PACKAGE
+from cnnbook.homework.sandbox import PACKAGE, inside, outermost
 
 # What the grader imports only once it needs it (inside functions, here and in cli.py, and numpy's submodules, which
 # numpy imports when a test first names them: np.random): where the kernel could rewrite it (the grader's own user,
@@ -62,21 +62,7 @@ def python_roots() -> list[str]:
         file = getattr(module, "__file__", None)
         if isinstance(file, str) and os.path.isabs(file):
             paths.append(os.path.dirname(file) if hasattr(module, "__path__") else file)
-    return _outermost(os.path.realpath(path) for path in paths)
-
-
-def _outermost(paths) -> list[str]:
-    """``paths`` less those inside another of them."""
-    kept: list[str] = []
-    for path in sorted(set(paths)):
-        if not any(inside(path, other) for other in kept):
-            kept.append(path)
-    return kept
-
-
-def inside(path: str, folder: str) -> bool:
-    """Whether the real path ``path`` is ``folder`` or under it."""
-    return path == folder or path.startswith(folder.rstrip("/") + "/")
+    return outermost(os.path.realpath(path) for path in paths)
 
 
 def snapshot(roots: list[str]) -> Snapshot:

@@ -434,34 +434,39 @@ def kernel_env(workdir: Path, confined: bool = False) -> dict[str, str]:
     return env
 
 
-_FONT_LISTS: dict[str, Path] = {}  # the Python that made it -> matplotlib's font list (made once, kept while it exists)
+_FONT_LISTS: dict[str, Path | None] = {}  # the Python that made it -> matplotlib's font list (None: no matplotlib)
 
 
 def _font_list() -> Path | None:
     """matplotlib's list of the system's fonts, made once per grader process in a private folder (None without
     matplotlib). Each kernel's matplotlib starts from an empty folder of its own and would list the fonts anew, half a
     second of every notebook that imports it; it gets a copy of this instead. Made with an empty home: only the
-    system's fonts, which the kernel sees too. A failure is not kept: the next kernel tries again."""
-    made = _FONT_LISTS.get(sys.executable)
-    if made is not None and made.is_file():
-        return made
+    system's fonts, which the kernel sees too. A Python that could not be run is not remembered (the next kernel
+    tries again), nor a list that has since been deleted."""
+    if sys.executable in _FONT_LISTS:
+        made = _FONT_LISTS[sys.executable]
+        if made is None or made.is_file():
+            return made
     folder = Path(tempfile.mkdtemp(prefix="cnnbook-fonts-"))
-    atexit.register(shutil.rmtree, folder, True)
     env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(folder), "MPLCONFIGDIR": str(folder)}
-    try:
+    try:  # -B: no bytecode written into the environment the grader may be watching (cnnbook.homework.environment)
         subprocess.run(
-            [sys.executable, "-I", "-c", "import matplotlib.font_manager"],
+            [sys.executable, "-I", "-B", "-c", "import matplotlib.font_manager"],
             env=env | {"MPLBACKEND": "Agg"},
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=120,
         )
     except (OSError, subprocess.TimeoutExpired):
+        shutil.rmtree(folder, ignore_errors=True)
         return None
     found = sorted(folder.glob("fontlist-*.json"))
     if found:
-        _FONT_LISTS[sys.executable] = found[0]
-    return found[0] if found else None
+        atexit.register(shutil.rmtree, folder, True)
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+    _FONT_LISTS[sys.executable] = found[0] if found else None
+    return _FONT_LISTS[sys.executable]
 
 
 def _give_font_list(workdir: Path, account: sandbox.Account) -> None:

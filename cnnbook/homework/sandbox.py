@@ -61,6 +61,12 @@ class Account:
     isolated: bool  # True when it is not the grader's own user
     confined: bool = False  # True when it runs in namespaces of its own (bubblewrap)
 
+    @property
+    def shares_grader(self) -> bool:
+        """Whether it is the grader's own user with no namespaces between them: it can read and write all the
+        grader can, the grader's own Python code included."""
+        return not self.isolated and not self.confined
+
     def describe(self) -> str:
         try:
             name = pwd.getpwuid(self.uid).pw_name
@@ -170,13 +176,22 @@ def _python_paths() -> list[str]:
         paths.add(os.environ["CNNBOOK_DATA"])
     paths |= {os.path.realpath(p) for p in paths}  # where a link leads, and the link itself
     # a path the grader cannot reach (a base Python in root's home, for another user) is left out: bwrap would fail
-    found = sorted(p for p in paths if os.path.isdir(p))
     covered = [p for p in SYSTEM_PATHS if os.path.isdir(p) and not os.path.islink(p)]
+    return outermost((p for p in paths if os.path.isdir(p)), covered)
+
+
+def outermost(paths, covered: list[str] | tuple = ()) -> list[str]:
+    """``paths``, sorted, less those inside another of them or inside a folder of ``covered``."""
     kept: list[str] = []
-    for path in found:
-        if not any(path == c or path.startswith(c.rstrip("/") + "/") for c in covered + kept):
+    for path in sorted(set(paths)):
+        if not any(inside(path, other) for other in [*covered, *kept]):
             kept.append(path)
     return kept
+
+
+def inside(path: str, folder: str) -> bool:
+    """Whether the real path ``path`` is ``folder`` or under it."""
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
 def _as(account: Account) -> list[str]:
@@ -284,7 +299,7 @@ def _limit(pid: int, isolated: bool) -> None:
 def can_read(account: Account, path: str | Path) -> bool:
     """Whether ``account``'s kernel can read ``path`` (asked of a process running as it, in its namespaces if confined,
     so ACLs and what is hidden count too)."""
-    if not account.isolated and not account.confined:
+    if account.shares_grader:
         return os.access(path, os.R_OK)
     probe = "import os, sys; sys.exit(0 if os.access(sys.argv[1], os.R_OK) else 1)"
     try:
